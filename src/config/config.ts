@@ -1,0 +1,108 @@
+import { z } from 'zod';
+import { DdaError } from '../domain/errors.js';
+
+/**
+ * The daemon's own settings (pools, planner knobs, lifecycle deadlines, polling). CI-server
+ * and cloud settings live beside this file (ci-env.ts, aws-env.ts) and come from the
+ * environment. Durations are seconds in configuration, milliseconds inside.
+ */
+
+const demandSchema = z.object({
+  os: z.string().default('linux'),
+  arch: z.string().default('amd64'),
+  variant: z.string().default(''),
+  kernel: z.string().default(''),
+  labels: z.record(z.string(), z.string()).default({}),
+});
+
+export const poolSchema = z.object({
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'pool name: lowercase letters, digits and dashes'),
+  demand: demandSchema.default({ os: 'linux', arch: 'amd64', variant: '', kernel: '', labels: {} }),
+  min: z.number().int().min(0).default(0),
+  max: z.number().int().min(0).default(4),
+  /** Agent slots per instance (DRONE_RUNNER_CAPACITY). */
+  concurrency: z.number().int().min(1).default(1),
+  /** USD per hour, used for the budget before the cloud reports a real price. */
+  pricePerHour: z.number().min(0).default(0.17),
+});
+
+export const billingSchema = z.object({
+  /** 1 for per-second billing, 3600 for hourly. */
+  periodSeconds: z.number().int().min(1).default(1),
+  /** Minimum billed time per instance (AWS Linux: 60 s). */
+  minimumSeconds: z.number().int().min(0).default(60),
+});
+
+export const plannerSchema = z.object({
+  billing: billingSchema.default({ periodSeconds: 1, minimumSeconds: 60 }),
+  /** Per-second billing: an idle agent is let go after this long idle. */
+  idleGraceSeconds: z.number().min(0).default(120),
+  /** Periodic billing: the keep/let-go decision is made this long before the paid period ends. */
+  renewalWindowSeconds: z.number().min(0).default(300),
+  /** Idle agents kept per pool beyond demand (within max), to absorb the next build without a cold boot. */
+  warmBuffer: z.number().int().min(0).default(0),
+  /** Queue unknown for this long: stop holding, drain to zero. */
+  blindHoldSeconds: z.number().min(0).default(900),
+  /** Whole fleet, all pools. */
+  maxInstances: z.number().int().min(0).default(8),
+  /** USD per hour, whole fleet; launches that would pass it are held. */
+  budgetPerHour: z.number().min(0).default(2),
+});
+
+export const lifecycleSchema = z.object({
+  launchTimeoutSeconds: z.number().min(1).default(300),
+  bootTimeoutSeconds: z.number().min(1).default(600),
+  /** A draining agent gets this long to finish its build before the instance is terminated. */
+  drainTimeoutSeconds: z.number().min(1).default(7200),
+  /** Re-issue a terminate that has not taken effect after this long. */
+  terminateRetrySeconds: z.number().min(1).default(120),
+  /** An instance missing from a describe is only "gone" after this long since launch (eventual consistency). */
+  goneGraceSeconds: z.number().min(0).default(120),
+});
+
+export const runtimeSchema = z.object({
+  queuePollSeconds: z.number().min(0.1).default(15),
+  fleetPollSeconds: z.number().min(0.1).default(30),
+  tickSeconds: z.number().min(0.1).default(15),
+  pollTimeoutSeconds: z.number().min(0.1).default(10),
+  /** Retries within one poll before it counts as unknown; backoff doubles from retryBaseSeconds. */
+  pollRetries: z.number().int().min(0).default(2),
+  retryBaseSeconds: z.number().min(0).default(1),
+  /** Daemon identity: tagged on everything it creates; two daemons never touch each other's fleet. */
+  daemonId: z.string().regex(/^[a-zA-Z0-9_.-]{1,64}$/).default('dda'),
+});
+
+export const configSchema = z.object({
+  pools: z.array(poolSchema).min(1).default([{ name: 'default', demand: { os: 'linux', arch: 'amd64', variant: '', kernel: '', labels: {} }, min: 0, max: 4, concurrency: 1, pricePerHour: 0.17 }]),
+  planner: plannerSchema.default(plannerSchema.parse({})),
+  lifecycle: lifecycleSchema.default(lifecycleSchema.parse({})),
+  runtime: runtimeSchema.default(runtimeSchema.parse({})),
+});
+
+export type PoolConfig = z.infer<typeof poolSchema>;
+export type PlannerConfig = z.infer<typeof plannerSchema>;
+export type LifecycleConfig = z.infer<typeof lifecycleSchema>;
+export type RuntimeConfig = z.infer<typeof runtimeSchema>;
+export type Config = z.infer<typeof configSchema>;
+
+/** Parse a partial config; the first problem becomes a one-line error naming the field. */
+export function parseConfig(input: unknown, origin = 'config'): Config {
+  const r = configSchema.safeParse(input ?? {});
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    const path = issue.path.join('.') || '(root)';
+    throw new DdaError('CONFIG_INVALID', `${origin}: ${path}: ${issue.message}`, { path });
+  }
+  const cfg = r.data;
+  const names = new Set<string>();
+  for (const p of cfg.pools) {
+    if (names.has(p.name)) throw new DdaError('CONFIG_INVALID', `${origin}: pools: duplicate pool name "${p.name}"`);
+    names.add(p.name);
+    if (p.min > p.max) throw new DdaError('CONFIG_INVALID', `${origin}: pools.${p.name}: min (${p.min}) is above max (${p.max})`);
+  }
+  return cfg;
+}
+
+export function defaultConfig(): Config {
+  return parseConfig({});
+}

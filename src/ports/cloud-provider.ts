@@ -1,0 +1,75 @@
+import type { Demand } from '../domain/pool.js';
+
+/**
+ * The cloud, cut down to what the daemon does with it. Implemented for AWS (EC2 + ECS) and by
+ * the simulator. Every method throws DdaError with a CLOUD_* code on failure:
+ * CLOUD_CAPACITY / CLOUD_LIMIT (try elsewhere, later), CLOUD_THROTTLED / CLOUD_UNAVAILABLE
+ * (retry), CLOUD_NOT_FOUND (already gone), CLOUD_FAILED (anything else).
+ *
+ * The provider never decides: the statecharts emit commands, the runtime calls these, and the
+ * results come back to the statecharts as events.
+ */
+
+export type Market = 'spot' | 'on-demand';
+
+export interface LaunchRequest {
+  /** The instance actor's key; tagged on the instance (idempotency token, adoption). */
+  key: string;
+  /** Pool name from configuration; tagged on the instance. */
+  pool: string;
+  /** What the agent must offer (platform and labels). */
+  demand: Demand;
+  /** Agent slots (DRONE_RUNNER_CAPACITY and equivalents). */
+  concurrency: number;
+}
+
+export interface LaunchResult {
+  instanceId: string;
+  instanceType: string;
+  market: Market;
+  /** USD per hour this instance is billed at. */
+  pricePerHour: number;
+  /** When billing started (ms epoch), as the cloud reports it (launch time). */
+  launchedAt: number;
+}
+
+export type AgentState = 'none' | 'pending' | 'running' | 'stopped';
+
+/** One instance as the cloud describes it right now. */
+export interface ObservedInstance {
+  instanceId: string;
+  /** Our actor key, from the instance's tags. */
+  key: string;
+  pool: string;
+  /** 'pending' | 'running' are alive; 'stopping' | 'stopped' | 'terminated' are on their way out. */
+  state: 'pending' | 'running' | 'stopping' | 'stopped' | 'shutting-down' | 'terminated';
+  instanceType: string;
+  market: Market;
+  pricePerHour: number;
+  launchedAt: number;
+  /** The ECS container instance (the agent host) has registered with the cluster. */
+  registered: boolean;
+  /** The agent task on this instance. */
+  agent: AgentState;
+  /** The container instance is DRAINING or the agent was told to stop. */
+  draining: boolean;
+  /** A spot interruption warning was seen (ms epoch of the notice). */
+  interruptionAt?: number;
+}
+
+export interface FleetSnapshot {
+  at: number;
+  /** Every instance carrying this daemon's tags, whatever its state. */
+  instances: ObservedInstance[];
+}
+
+export interface CloudProvider {
+  readonly kind: string;
+  launch(req: LaunchRequest, signal?: AbortSignal): Promise<LaunchResult>;
+  describe(signal?: AbortSignal): Promise<FleetSnapshot>;
+  /** Start the agent on the instance; `agentName` names the instance to the CI server. */
+  startAgent(instanceId: string, agentName: string, pool: string, signal?: AbortSignal): Promise<void>;
+  /** Stop new placements and stop the agent (signal-style drain), or just stop placements (server-style). */
+  drainAgent(instanceId: string, stopAgent: boolean, signal?: AbortSignal): Promise<void>;
+  terminate(instanceId: string, signal?: AbortSignal): Promise<void>;
+}
