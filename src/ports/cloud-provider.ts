@@ -63,6 +63,13 @@ export interface FleetSnapshot {
   instances: ObservedInstance[];
 }
 
+/** Something `reapOrphans` cleaned up: kind ('container-instance', 'task'), its id, and why. */
+export interface ReapedResource {
+  kind: string;
+  id: string;
+  reason: string;
+}
+
 export interface CloudProvider {
   readonly kind: string;
   launch(req: LaunchRequest, signal?: AbortSignal): Promise<LaunchResult>;
@@ -72,4 +79,11 @@ export interface CloudProvider {
   /** Stop new placements and stop the agent (signal-style drain), or just stop placements (server-style). */
   drainAgent(instanceId: string, stopAgent: boolean, signal?: AbortSignal): Promise<void>;
   terminate(instanceId: string, signal?: AbortSignal): Promise<void>;
+  /**
+   * Optional: clean up what this daemon left behind that no instance actor accounts for
+   * (agent hosts whose instance is gone, agent tasks on no live host). Only this daemon's
+   * resources. Instances themselves are not reaped here: the supervisor adopts every tagged
+   * instance and its lifecycle ends the ones that never boot.
+   */
+  reapOrphans?(signal?: AbortSignal): Promise<ReapedResource[]>;
 }

@@ -1,0 +1,68 @@
+import { DdaError, type ErrorCode } from '../../domain/errors.js';
+
+/**
+ * The one place AWS errors become DdaError codes. Callers (the lifecycle machines, the launch
+ * fallback) decide on the code; nothing downstream ever looks at AWS error names or text.
+ */
+
+const CAPACITY = new Set(['InsufficientInstanceCapacity', 'SpotMaxPriceTooLow', 'Unsupported', 'InsufficientCapacity', 'InsufficientHostCapacity', 'InsufficientReservedInstanceCapacity']);
+const LIMIT = new Set(['InstanceLimitExceeded', 'VcpuLimitExceeded', 'MaxSpotInstanceCountExceeded']);
+const THROTTLED = new Set(['Throttling', 'ThrottlingException', 'RequestLimitExceeded', 'TooManyRequestsException', 'RequestThrottled', 'RequestThrottledException', 'SlowDown']);
+const NOT_FOUND = new Set(['InvalidInstanceID.NotFound', 'InvalidSpotInstanceRequestID.NotFound']);
+const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
+const UNAVAILABLE_NAMES = new Set(['TimeoutError', 'AbortError', 'ServerException', 'InternalError', 'InternalFailure', 'ServiceUnavailable', 'ServiceUnavailableException', 'Unavailable']);
+
+interface AwsLikeError {
+  name?: unknown;
+  code?: unknown;
+  Code?: unknown;
+  message?: unknown;
+  $fault?: unknown;
+  $metadata?: { httpStatusCode?: number };
+  cause?: unknown;
+}
+
+function errorName(e: AwsLikeError): string {
+  for (const v of [e.Code, e.name, e.code]) if (typeof v === 'string' && v !== '' && v !== 'Error') return v;
+  return 'Error';
+}
+
+export function classifyAwsError(e: unknown): ErrorCode {
+  if (e instanceof DdaError) return e.code;
+  const err = (e ?? {}) as AwsLikeError;
+  const name = errorName(err);
+  const sysCode = typeof err.code === 'string' ? err.code : typeof (err.cause as AwsLikeError | undefined)?.code === 'string' ? ((err.cause as AwsLikeError).code as string) : '';
+  if (CAPACITY.has(name)) return 'CLOUD_CAPACITY';
+  if (LIMIT.has(name)) return 'CLOUD_LIMIT';
+  if (THROTTLED.has(name) || err.$metadata?.httpStatusCode === 429) return 'CLOUD_THROTTLED';
+  if (NOT_FOUND.has(name)) return 'CLOUD_NOT_FOUND';
+  if (NETWORK.has(sysCode) || NETWORK.has(name) || UNAVAILABLE_NAMES.has(name)) return 'CLOUD_UNAVAILABLE';
+  const status = err.$metadata?.httpStatusCode;
+  if ((status !== undefined && status >= 500) || err.$fault === 'server') return 'CLOUD_UNAVAILABLE';
+  return 'CLOUD_FAILED';
+}
+
+/**
+ * AWS messages are mostly safe, but some carry long encoded blobs (UnauthorizedOperation's
+ * "Encoded authorization failure message") and a misconfigured endpoint can echo request
+ * headers. Keep one short line and blank anything shaped like an access key or signature.
+ */
+export function safeAwsMessage(e: unknown): string {
+  const raw = e instanceof Error ? e.message : typeof e === 'string' ? e : '';
+  let line = (raw.split('\n')[0] ?? '').trim();
+  line = line.replace(/Encoded authorization failure message:.*$/i, 'encoded authorization failure message omitted');
+  line = line.replace(/\b(AKIA|ASIA)[A-Z0-9]{12,}\b/g, '[key]');
+  line = line.replace(/(Signature|Credential|X-Amz-Security-Token|aws_secret_access_key|SecretAccessKey)\s*[=:]\s*\S+/gi, '$1=[redacted]');
+  line = line.replace(/[A-Za-z0-9/+]{40,}={0,2}/g, '[redacted]');
+  if (line.length > 200) line = `${line.slice(0, 200)}…`;
+  return line;
+}
+
+/** `action` is the AWS call (RunInstances); `details` are secret-free facts (instance id, type). */
+export function toCloudError(e: unknown, action: string, details: Record<string, unknown> = {}): DdaError {
+  if (e instanceof DdaError) return e;
+  const code = classifyAwsError(e);
+  const name = errorName((e ?? {}) as AwsLikeError);
+  const msg = safeAwsMessage(e);
+  return new DdaError(code, `${action}: ${name}${msg && msg !== name ? `: ${msg}` : ''}`, { ...details, action, awsError: name }, { cause: e });
+}

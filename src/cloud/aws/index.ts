@@ -1,0 +1,40 @@
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import type { Logger } from 'pino';
+import type { AwsConfig } from '../../config/aws-env.js';
+import type { Clock } from '../../domain/clock.js';
+import type { AgentSpec } from '../../ports/agent-spec.js';
+import type { CloudProvider } from '../../ports/cloud-provider.js';
+import { sdkEc2Api } from './ec2-api.js';
+import { sdkEcsApi } from './ecs-api.js';
+import { AwsCloudProvider } from './provider.js';
+
+export { AwsCloudProvider, startedByFor } from './provider.js';
+export type { Ec2Api } from './ec2-api.js';
+export type { EcsApi } from './ecs-api.js';
+
+export interface AwsProviderOptions {
+  clock: Clock;
+  logger: Logger;
+  daemonId: string;
+  agents: (pool: string) => AgentSpec;
+  bootTimeoutSeconds?: number;
+}
+
+/**
+ * The AWS interpreter with real SDK clients. Throttling and 5xx are retried by the SDK itself
+ * (adaptive mode: exponential backoff plus a client-side rate limiter that slows down when AWS
+ * throttles); what still fails reaches the caller as a DdaError.
+ */
+export function createAwsProvider(cfg: AwsConfig, deps: AwsProviderOptions): CloudProvider & Required<Pick<CloudProvider, 'reapOrphans'>> {
+  const common = {
+    region: cfg.region,
+    endpoint: cfg.endpoint,
+    credentials: cfg.credentials,
+    retryMode: 'adaptive' as const,
+    maxAttempts: 5,
+  };
+  const ec2 = new EC2Client(common);
+  const ecs = new ECSClient(common);
+  return new AwsCloudProvider({ cfg, ec2: sdkEc2Api(ec2), ecs: sdkEcsApi(ecs, cfg.cluster), ...deps });
+}

@@ -1,0 +1,339 @@
+import { createHash } from 'node:crypto';
+import type { Instance } from '@aws-sdk/client-ec2';
+import type { ContainerInstance, Failure, Task } from '@aws-sdk/client-ecs';
+import type { Logger } from 'pino';
+import type { AwsConfig } from '../../config/aws-env.js';
+import type { Clock } from '../../domain/clock.js';
+import { DdaError, type ErrorCode } from '../../domain/errors.js';
+import type { AgentSpec } from '../../ports/agent-spec.js';
+import type { CloudProvider, FleetSnapshot, LaunchRequest, LaunchResult, ReapedResource } from '../../ports/cloud-provider.js';
+import { CapacityMemory } from './capacity-memory.js';
+import type { Ec2Api } from './ec2-api.js';
+import type { EcsApi } from './ecs-api.js';
+import { toCloudError } from './errors.js';
+import { containerInstancesByEc2Id, isRegistered, observeFleet, type ContainerInstanceView } from './fleet.js';
+import { instanceTypesFor, launchCandidates, launchWithFallback, runInstancesInput } from './launch.js';
+import { TAG, ecsTagValue, tagValue } from './tags.js';
+import { AGENT_CONTAINER, buildTaskDefinition, specHash } from './task-definition.js';
+import { buildUserData } from './user-data.js';
+
+export interface AwsProviderDeps {
+  cfg: AwsConfig;
+  ec2: Ec2Api;
+  ecs: EcsApi;
+  clock: Clock;
+  logger: Logger;
+  daemonId: string;
+  agents: (pool: string) => AgentSpec;
+  /** The lifecycle's boot deadline; the watchdog never fires before it. */
+  bootTimeoutSeconds?: number;
+}
+
+/**
+ * ECS `startedBy` takes at most 36 of [A-Za-z0-9_/-]; the daemon id allows more, so a long or
+ * dotted id is replaced by a stable hash of it.
+ */
+export function startedByFor(daemonId: string): string {
+  if (/^[A-Za-z0-9_-]{1,36}$/.test(daemonId)) return daemonId;
+  return `dda-${createHash('sha256').update(daemonId).digest('hex').slice(0, 32)}`;
+}
+
+const GONE_STATES = new Set(['shutting-down', 'terminated']);
+
+/**
+ * CloudProvider for EC2 instances running the CI agent as an ECS task. It carries out what the
+ * statecharts decide and never decides itself. Every mutating call first checks that the
+ * instance carries this daemon's tag: two daemons sharing an account or a cluster never touch
+ * each other's fleet.
+ */
+export class AwsCloudProvider implements CloudProvider {
+  readonly kind = 'aws';
+  private readonly memory: CapacityMemory;
+  private readonly log: Logger;
+  private readonly startedBy: string;
+  private readonly taskDefs = new Map<string, { hash: string; arn: Promise<string> }>();
+
+  constructor(private readonly d: AwsProviderDeps) {
+    this.memory = new CapacityMemory(d.clock, d.cfg.capacityBackoffSeconds * 1000);
+    this.log = d.logger.child({ name: 'cloud.aws' });
+    this.startedBy = startedByFor(d.daemonId);
+  }
+
+  async launch(req: LaunchRequest, signal?: AbortSignal): Promise<LaunchResult> {
+    const { cfg, daemonId, clock } = this.d;
+    const spec = this.d.agents(req.pool);
+    const userData = buildUserData({ cluster: cfg.cluster, stopTimeoutSeconds: spec.stopTimeoutSeconds, watchdogIdleMinutes: this.watchdogMinutes() });
+    const ctx = { cfg, daemonId, req, userData, now: clock.now() };
+    const { instance, candidate } = await launchWithFallback({
+      ec2: this.d.ec2,
+      memory: this.memory,
+      candidates: launchCandidates(instanceTypesFor(cfg, req.pool), cfg.subnets, cfg.market),
+      input: (c) => runInstancesInput(ctx, c),
+      logger: this.log,
+      key: req.key,
+      signal,
+    });
+    const instanceType = instance.InstanceType ?? candidate.instanceType;
+    const result: LaunchResult = {
+      instanceId: instance.InstanceId!,
+      instanceType,
+      market: candidate.market,
+      pricePerHour: cfg.prices[instanceType] ?? cfg.defaultPricePerHour,
+      launchedAt: instance.LaunchTime?.getTime() ?? ctx.now,
+    };
+    this.log.info({ key: req.key, pool: req.pool, instanceId: result.instanceId, instanceType, market: result.market, subnet: candidate.subnet }, 'instance launched');
+    return result;
+  }
+
+  async describe(signal?: AbortSignal): Promise<FleetSnapshot> {
+    const [instances, containerInstances, tasks] = await Promise.all([this.ourInstances(signal), this.containerInstances(signal), this.ourTasks(signal)]);
+    const spotIds = instances.filter((i) => i.InstanceLifecycle === 'spot' && i.InstanceId && !GONE_STATES.has(i.State?.Name ?? '')).map((i) => i.InstanceId!);
+    const spotRequests = spotIds.length === 0 ? [] : await this.call('DescribeSpotInstanceRequests', {}, () => this.d.ec2.describeSpotInstanceRequests(spotIds, signal));
+    const at = this.d.clock.now();
+    return {
+      at,
+      instances: observeFleet({
+        daemonId: this.d.daemonId,
+        instances,
+        containerInstances,
+        tasks,
+        spotRequests,
+        prices: this.d.cfg.prices,
+        defaultPricePerHour: this.d.cfg.defaultPricePerHour,
+        now: at,
+      }),
+    };
+  }
+
+  async startAgent(instanceId: string, agentName: string, pool: string, signal?: AbortSignal): Promise<void> {
+    const inst = await this.ownInstance(instanceId, signal);
+    if (!inst || GONE_STATES.has(inst.State?.Name ?? '')) throw new DdaError('CLOUD_NOT_FOUND', `startAgent: instance ${instanceId} is gone`, { instanceId });
+    const ci = await this.containerInstanceOf(instanceId, signal);
+    if (!ci || ci.status !== 'ACTIVE') {
+      throw new DdaError('CLOUD_FAILED', `startAgent: instance ${instanceId} has no ACTIVE container instance in cluster ${this.d.cfg.cluster}`, { instanceId, status: ci?.status ?? 'none' });
+    }
+    // Idempotent: a retried command must not start a second agent on the same instance.
+    const live = (await this.ourTasksOn(ci.arn, signal)).filter((t) => t.desiredStatus !== 'STOPPED');
+    if (live.length > 0) {
+      this.log.info({ instanceId, agentName, task: live[0]!.taskArn }, 'agent task already started');
+      return;
+    }
+    const spec = this.d.agents(pool);
+    const taskDefinition = await this.taskDefinitionArn(pool, spec, signal);
+    const res = await this.call('StartTask', { instanceId, pool }, () =>
+      this.d.ecs.startTask(
+        {
+          taskDefinition,
+          containerInstances: [ci.arn],
+          startedBy: this.startedBy,
+          overrides: { containerOverrides: [{ name: AGENT_CONTAINER, environment: [{ name: spec.nameVariable, value: agentName }] }] },
+          tags: [
+            { key: TAG.daemon, value: this.d.daemonId },
+            { key: TAG.pool, value: pool },
+            { key: 'dda:instance', value: instanceId },
+            { key: 'dda:agent', value: agentName },
+          ],
+        },
+        signal,
+      ),
+    );
+    if (res.tasks.length === 0) throw this.failure('StartTask', res.failures, { instanceId, pool });
+    this.log.info({ instanceId, agentName, pool, task: res.tasks[0]!.taskArn }, 'agent task started');
+  }
+
+  async drainAgent(instanceId: string, stopAgent: boolean, signal?: AbortSignal): Promise<void> {
+    const inst = await this.ownInstance(instanceId, signal);
+    if (!inst) return; // already gone: nothing left to drain
+    const ci = await this.containerInstanceOf(instanceId, signal);
+    if (!ci) {
+      this.log.info({ instanceId }, 'drain: no container instance registered; nothing to drain');
+      return;
+    }
+    if (ci.status === 'ACTIVE') {
+      const res = await this.call('UpdateContainerInstancesState', { instanceId }, () => this.d.ecs.updateContainerInstancesState([ci.arn], 'DRAINING', signal));
+      const failures = res.failures.filter((f) => f.reason !== 'MISSING');
+      if (failures.length > 0) throw this.failure('UpdateContainerInstancesState', failures, { instanceId });
+    }
+    if (stopAgent) {
+      for (const t of await this.ourTasksOn(ci.arn, signal)) {
+        if (t.desiredStatus === 'STOPPED' || !t.taskArn) continue;
+        await this.call('StopTask', { instanceId, task: t.taskArn }, () => this.d.ecs.stopTask(t.taskArn!, 'dda: drain', signal));
+      }
+    }
+    this.log.info({ instanceId, stopAgent }, 'agent draining');
+  }
+
+  async terminate(instanceId: string, signal?: AbortSignal): Promise<void> {
+    const inst = await this.ownInstance(instanceId, signal);
+    if (!inst) return; // NotFound: already gone
+    if (inst.State?.Name !== 'terminated') {
+      await this.call('TerminateInstances', { instanceId }, () => this.d.ec2.terminateInstances([instanceId], signal), ['CLOUD_NOT_FOUND']).catch((e: unknown) => {
+        if (!(e instanceof DdaError && e.code === 'CLOUD_NOT_FOUND')) throw e;
+      });
+    }
+    // The instance is already on its way out; a failed cleanup here is left to reapOrphans
+    // rather than reported as a failed terminate (which would make the lifecycle retry it).
+    try {
+      const ci = await this.containerInstanceOf(instanceId, signal);
+      if (ci && isRegistered(ci)) await this.retire(ci, instanceId, 'terminated', signal);
+    } catch (e) {
+      this.log.warn({ instanceId, err: e instanceof Error ? e.message : String(e) }, 'terminate: container instance cleanup failed; the reaper will retry');
+    }
+    this.log.info({ instanceId }, 'instance terminated');
+  }
+
+  /**
+   * Container instances whose EC2 instance is terminated (or has vanished), and agent tasks on
+   * no live container instance — this daemon's only, in its cluster only. A container instance
+   * is ours when it carries our tag (propagated from the instance by the ECS agent) or belongs
+   * to an instance carrying it.
+   */
+  async reapOrphans(signal?: AbortSignal): Promise<ReapedResource[]> {
+    const reaped: ReapedResource[] = [];
+    const instances = await this.ourInstances(signal);
+    const stateOf = new Map(instances.map((i) => [i.InstanceId ?? '', i.State?.Name ?? '']));
+    const cis = await this.containerInstances(signal);
+    const live = new Set<string>();
+    for (const ci of cis) {
+      if (!ci.containerInstanceArn || !ci.ec2InstanceId || !isRegistered({ arn: ci.containerInstanceArn, status: ci.status ?? '' })) continue;
+      const ours = ecsTagValue(ci.tags, TAG.daemon) === this.d.daemonId || stateOf.has(ci.ec2InstanceId);
+      if (!ours) continue;
+      const state = stateOf.get(ci.ec2InstanceId);
+      if (state !== undefined && !GONE_STATES.has(state)) {
+        live.add(ci.containerInstanceArn);
+        continue;
+      }
+      const reason = state === undefined ? 'its EC2 instance no longer exists' : `its EC2 instance is ${state}`;
+      const stopped = await this.retire({ arn: ci.containerInstanceArn, status: ci.status ?? '' }, ci.ec2InstanceId, 'reaped', signal);
+      for (const task of stopped) reaped.push({ kind: 'task', id: task, reason: `its container instance was reaped (${reason})` });
+      reaped.push({ kind: 'container-instance', id: ci.containerInstanceArn, reason });
+    }
+    const tasks = await this.ourTasks(signal, false);
+    for (const t of tasks) {
+      if (!t.taskArn || t.desiredStatus === 'STOPPED' || (t.containerInstanceArn && live.has(t.containerInstanceArn))) continue;
+      await this.call('StopTask', { task: t.taskArn }, () => this.d.ecs.stopTask(t.taskArn!, 'dda: orphan (no live container instance)', signal));
+      reaped.push({ kind: 'task', id: t.taskArn, reason: 'no live container instance' });
+    }
+    for (const r of reaped) this.log.info({ kind: r.kind, id: r.id, reason: r.reason }, 'reaped orphan');
+    return reaped;
+  }
+
+  // — helpers —
+
+  private watchdogMinutes(): number {
+    const m = this.d.cfg.watchdogIdleMinutes;
+    if (m <= 0) return 0;
+    // Never end an instance the daemon is still waiting on to boot.
+    return Math.max(m, Math.ceil((this.d.bootTimeoutSeconds ?? 0) / 60) + 5);
+  }
+
+  /** Stop our tasks on a container instance, then deregister it. Returns the stopped task ARNs. */
+  private async retire(ci: ContainerInstanceView, instanceId: string, why: string, signal?: AbortSignal): Promise<string[]> {
+    const stopped: string[] = [];
+    // Stop first: a force-deregistered container instance leaves its tasks orphaned.
+    for (const t of await this.ourTasksOn(ci.arn, signal)) {
+      if (t.desiredStatus === 'STOPPED' || !t.taskArn) continue;
+      await this.call('StopTask', { instanceId, task: t.taskArn }, () => this.d.ecs.stopTask(t.taskArn!, `dda: instance ${why}`, signal));
+      stopped.push(t.taskArn);
+    }
+    await this.call('DeregisterContainerInstance', { instanceId, containerInstance: ci.arn }, () => this.d.ecs.deregisterContainerInstance(ci.arn, signal));
+    return stopped;
+  }
+
+  /** Wraps one AWS call: maps its error and logs it with the action, unless the code is expected. */
+  private async call<T>(action: string, details: Record<string, unknown>, fn: () => Promise<T>, expected: ErrorCode[] = []): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      const err = toCloudError(e, action, details);
+      if (!expected.includes(err.code)) this.log.warn({ ...details, action, code: err.code, err: err.message }, 'AWS call failed');
+      throw err;
+    }
+  }
+
+  private failure(action: string, failures: Failure[], details: Record<string, unknown>): DdaError {
+    const reasons = failures.map((f) => f.reason ?? 'unknown').join(', ') || 'no result';
+    const code: ErrorCode = failures.some((f) => f.reason === 'MISSING') ? 'CLOUD_NOT_FOUND' : 'CLOUD_FAILED';
+    const err = new DdaError(code, `${action}: ${reasons}`, { ...details, action, reasons });
+    this.log.warn({ ...details, action, code, reasons }, 'AWS call failed');
+    return err;
+  }
+
+  private ourInstances(signal?: AbortSignal): Promise<Instance[]> {
+    return this.call('DescribeInstances', {}, () => this.d.ec2.describeInstances({ filters: [{ Name: `tag:${TAG.daemon}`, Values: [this.d.daemonId] }] }, signal));
+  }
+
+  /** The instance if it exists and is ours; undefined if AWS does not know it; throws if it is someone else's. */
+  private async ownInstance(instanceId: string, signal?: AbortSignal): Promise<Instance | undefined> {
+    let found: Instance[];
+    try {
+      found = await this.call('DescribeInstances', { instanceId }, () => this.d.ec2.describeInstances({ instanceIds: [instanceId] }, signal), ['CLOUD_NOT_FOUND']);
+    } catch (e) {
+      if (e instanceof DdaError && e.code === 'CLOUD_NOT_FOUND') return undefined;
+      throw e;
+    }
+    const inst = found.find((i) => i.InstanceId === instanceId);
+    if (!inst) return undefined;
+    if (tagValue(inst.Tags, TAG.daemon) !== this.d.daemonId) {
+      throw new DdaError('CLOUD_FAILED', `instance ${instanceId} does not carry ${TAG.daemon}=${this.d.daemonId}; refusing to touch it`, { instanceId });
+    }
+    return inst;
+  }
+
+  private async containerInstances(signal?: AbortSignal): Promise<ContainerInstance[]> {
+    const arns = await this.call('ListContainerInstances', {}, () => this.d.ecs.listContainerInstances(signal));
+    if (arns.length === 0) return [];
+    const res = await this.call('DescribeContainerInstances', {}, () => this.d.ecs.describeContainerInstances(arns, signal));
+    return res.items;
+  }
+
+  private async containerInstanceOf(instanceId: string, signal?: AbortSignal): Promise<ContainerInstanceView | undefined> {
+    return containerInstancesByEc2Id(await this.containerInstances(signal)).get(instanceId);
+  }
+
+  /**
+   * Tasks this daemon started, running and recently stopped: ECS lists only desired-RUNNING
+   * tasks unless asked for STOPPED, and "stopped" is what tells the lifecycle a drain finished.
+   */
+  private async ourTasks(signal?: AbortSignal, withStopped = true): Promise<Task[]> {
+    const lists = await Promise.all([
+      this.call('ListTasks', {}, () => this.d.ecs.listTasks({ startedBy: this.startedBy }, signal)),
+      withStopped ? this.call('ListTasks', {}, () => this.d.ecs.listTasks({ startedBy: this.startedBy, desiredStatus: 'STOPPED' }, signal)) : Promise.resolve([]),
+    ]);
+    const arns = [...new Set(lists.flat())];
+    if (arns.length === 0) return [];
+    const tasks = await this.call('DescribeTasks', {}, () => this.d.ecs.describeTasks(arns, signal));
+    return tasks.filter((t) => t.startedBy === this.startedBy);
+  }
+
+  private async ourTasksOn(containerInstanceArn: string, signal?: AbortSignal): Promise<Task[]> {
+    const arns = await this.call('ListTasks', { containerInstance: containerInstanceArn }, () => this.d.ecs.listTasks({ containerInstance: containerInstanceArn }, signal));
+    if (arns.length === 0) return [];
+    const tasks = await this.call('DescribeTasks', {}, () => this.d.ecs.describeTasks(arns, signal));
+    return tasks.filter((t) => t.startedBy === this.startedBy && t.containerInstanceArn === containerInstanceArn);
+  }
+
+  /** One task definition per pool, registered once per spec; a changed spec registers a new revision. */
+  private taskDefinitionArn(pool: string, spec: AgentSpec, signal?: AbortSignal): Promise<string> {
+    const input = { daemonId: this.d.daemonId, pool, spec, executionRoleArn: this.d.cfg.taskExecutionRoleArn, memoryMiB: this.d.cfg.agentMemoryMiB, networkMode: this.d.cfg.agentNetworkMode };
+    const hash = specHash(input);
+    const cached = this.taskDefs.get(pool);
+    if (cached && cached.hash === hash) return cached.arn;
+    let def;
+    try {
+      def = buildTaskDefinition(input);
+    } catch (e) {
+      return Promise.reject(new DdaError('CONFIG_INVALID', e instanceof Error ? e.message : String(e), { pool }));
+    }
+    const arn = this.call('RegisterTaskDefinition', { pool }, () => this.d.ecs.registerTaskDefinition(def, signal)).then((r) => {
+      this.log.info({ pool, taskDefinition: r.arn, spec: hash }, 'task definition registered');
+      return r.arn;
+    });
+    // A failed registration is not cached: the next start tries again.
+    arn.catch(() => {
+      if (this.taskDefs.get(pool)?.arn === arn) this.taskDefs.delete(pool);
+    });
+    this.taskDefs.set(pool, { hash, arn });
+    return arn;
+  }
+}

@@ -1,0 +1,24 @@
+import type { Tag } from '@aws-sdk/client-ec2';
+
+/**
+ * Tag keys on everything the daemon creates. `dda:daemon` is the fence between daemons: every
+ * describe filters on it and every mutating call checks it first. The rest is what a restarted
+ * daemon needs to adopt an instance in the state it finds it.
+ */
+export const TAG = {
+  daemon: 'dda:daemon',
+  pool: 'dda:pool',
+  key: 'dda:key',
+  launchedAt: 'dda:launched-at',
+  billingStart: 'dda:billing-start',
+  market: 'dda:market',
+} as const;
+
+export function tagValue(tags: readonly Tag[] | undefined, key: string): string | undefined {
+  return tags?.find((t) => t.Key === key)?.Value;
+}
+
+/** ECS spells tags in lower case. */
+export function ecsTagValue(tags: readonly { key?: string; value?: string }[] | undefined, key: string): string | undefined {
+  return tags?.find((t) => t.key === key)?.value;
+}
