@@ -58,11 +58,20 @@ export function safeAwsMessage(e: unknown): string {
   return line;
 }
 
-/** `action` is the AWS call (RunInstances); `details` are secret-free facts (instance id, type). */
+/**
+ * `action` is the AWS call (RunInstances); `details` are secret-free facts (instance id, type).
+ * The SDK error is deliberately not kept as `cause`: it holds the raw HTTP exchange, including
+ * the signed Authorization header (access key id, signature), and any logger or test runner
+ * that serialises causes would print it. Only its name, status and request id survive.
+ */
 export function toCloudError(e: unknown, action: string, details: Record<string, unknown> = {}): DdaError {
   if (e instanceof DdaError) return e;
+  const err = (e ?? {}) as AwsLikeError & { $metadata?: { requestId?: string } };
   const code = classifyAwsError(e);
-  const name = errorName((e ?? {}) as AwsLikeError);
+  const name = errorName(err);
   const msg = safeAwsMessage(e);
-  return new DdaError(code, `${action}: ${name}${msg && msg !== name ? `: ${msg}` : ''}`, { ...details, action, awsError: name }, { cause: e });
+  const facts: Record<string, unknown> = { ...details, action, awsError: name };
+  if (err.$metadata?.httpStatusCode !== undefined) facts['httpStatus'] = err.$metadata.httpStatusCode;
+  if (err.$metadata?.requestId) facts['requestId'] = err.$metadata.requestId;
+  return new DdaError(code, `${action}: ${name}${msg && msg !== name ? `: ${msg}` : ''}`, facts);
 }

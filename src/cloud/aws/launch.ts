@@ -151,6 +151,6 @@ export async function launchWithFallback(args: {
     }
   }
   const detail = { key, attempts, skipped };
-  if (last) throw new DdaError(last.code, `RunInstances: no candidate had capacity (${attempts.length} tried, ${skipped} skipped as recently failed)`, detail, { cause: last });
+  if (last) throw new DdaError(last.code, `RunInstances: no candidate had capacity (${attempts.length} tried, ${skipped} skipped as recently failed)`, { ...detail, last: last.message });
   throw new DdaError('CLOUD_CAPACITY', `RunInstances: every candidate failed recently (${skipped} skipped); try again later`, detail);
 }

@@ -1,0 +1,106 @@
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { CreateClusterCommand, ECSClient, RegisterContainerInstanceCommand } from '@aws-sdk/client-ecs';
+import { pino, type Logger } from 'pino';
+import { createAwsProvider } from '../../../src/cloud/aws/index.js';
+import type { AwsConfig } from '../../../src/config/aws-env.js';
+import type { Clock } from '../../../src/domain/clock.js';
+import type { AgentSpec } from '../../../src/ports/agent-spec.js';
+
+/** Shared by the AWS tests (and meant for the lead's lifecycle tests against moto). */
+
+export const CLUSTER = 'ci';
+export const SECRET_REF = 'arn:aws:ssm:us-east-1:123456789012:parameter/ci/drone-rpc-secret';
+
+export function testAwsConfig(endpoint: string, over: Partial<AwsConfig> = {}): AwsConfig {
+  return {
+    region: 'us-east-1',
+    endpoint,
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+    cluster: CLUSTER,
+    ami: 'ami-12c6146b',
+    instanceTypes: ['c6i.large', 'c5.large'],
+    subnets: [],
+    securityGroups: [],
+    // moto checks that an instance profile exists (IAM); the fake EC2 tests cover the field.
+    instanceProfile: undefined,
+    rootDevice: '/dev/xvda',
+    volumeSizeGiB: 40,
+    volumeType: 'gp3',
+    market: 'on-demand',
+    prices: { 'c6i.large': 0.085 },
+    defaultPricePerHour: 0.1,
+    capacityBackoffSeconds: 300,
+    taskExecutionRoleArn: 'arn:aws:iam::123456789012:role/dda-agent-exec',
+    agentMemoryMiB: 512,
+    agentNetworkMode: 'host',
+    watchdogIdleMinutes: 60,
+    pools: {},
+    ...over,
+  };
+}
+
+export function droneSpec(over: Partial<AgentSpec> = {}): AgentSpec {
+  return {
+    image: 'drone/drone-runner-docker:1',
+    env: { DRONE_RPC_HOST: 'ci.example.org', DRONE_RPC_PROTO: 'https', DRONE_RUNNER_CAPACITY: '2' },
+    secretRefs: { DRONE_RPC_SECRET: SECRET_REF },
+    nameVariable: 'DRONE_RUNNER_NAME',
+    stopTimeoutSeconds: 3600,
+    mountDockerSocket: true,
+    ...over,
+  };
+}
+
+/** A clock the test moves by hand. */
+export function manualClock(start = Date.UTC(2025, 0, 1)): Clock & { advance(ms: number): void } {
+  let t = start;
+  return {
+    now: () => t,
+    setTimeout: () => undefined,
+    clearTimeout: () => undefined,
+    advance: (ms) => {
+      t += ms;
+    },
+  };
+}
+
+/** A logger whose lines the test can read (to prove nothing secret is logged). */
+export function captureLogger(): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const logger = pino({ level: 'debug' }, { write: (s: string) => void lines.push(s) });
+  return { logger, lines };
+}
+
+export function clients(endpoint: string): { ec2: EC2Client; ecs: ECSClient } {
+  const c = { endpoint, region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, maxAttempts: 1 };
+  return { ec2: new EC2Client(c), ecs: new ECSClient(c) };
+}
+
+export async function createCluster(ecs: ECSClient): Promise<void> {
+  await ecs.send(new CreateClusterCommand({ clusterName: CLUSTER }));
+}
+
+/**
+ * What the ECS agent does when the instance boots: register it as a container instance. moto
+ * needs the identity document (a JSON string holding the instance id) or it answers 500.
+ */
+export async function registerAsEcsAgent(ecs: ECSClient, instanceId: string, tags: { key: string; value: string }[] = []): Promise<string> {
+  const out = await ecs.send(
+    new RegisterContainerInstanceCommand({
+      cluster: CLUSTER,
+      instanceIdentityDocument: JSON.stringify({ instanceId, region: 'us-east-1', accountId: '123456789012' }),
+      tags: tags.length ? tags : undefined,
+    }),
+  );
+  return out.containerInstance!.containerInstanceArn!;
+}
+
+export function motoProvider(endpoint: string, opts: { daemonId?: string; clock?: Clock; logger?: Logger; cfg?: Partial<AwsConfig>; agents?: (pool: string) => AgentSpec } = {}) {
+  return createAwsProvider(testAwsConfig(endpoint, opts.cfg), {
+    clock: opts.clock ?? manualClock(),
+    logger: opts.logger ?? pino({ level: 'silent' }),
+    daemonId: opts.daemonId ?? 'd1',
+    agents: opts.agents ?? (() => droneSpec()),
+    bootTimeoutSeconds: 600,
+  });
+}
