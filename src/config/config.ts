@@ -19,7 +19,7 @@ export const poolSchema = z.object({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'pool name: lowercase letters, digits and dashes'),
   demand: demandSchema.default({ os: 'linux', arch: 'amd64', variant: '', kernel: '', labels: {} }),
   min: z.number().int().min(0).default(0),
-  max: z.number().int().min(0).default(4),
+  max: z.number().int().min(0).default(16),
   /** Agent slots per instance (DRONE_RUNNER_CAPACITY). */
   concurrency: z.number().int().min(1).default(1),
   /** USD per hour, used for the budget before the cloud reports a real price. */
@@ -44,9 +44,9 @@ export const plannerSchema = z.object({
   /** Queue unknown for this long: stop holding, drain to zero. */
   blindHoldSeconds: z.number().min(0).default(900),
   /** Whole fleet, all pools. */
-  maxInstances: z.number().int().min(0).default(8),
+  maxInstances: z.number().int().min(0).default(16),
   /** USD per hour, whole fleet; launches that would pass it are held. */
-  budgetPerHour: z.number().min(0).default(2),
+  budgetPerHour: z.number().min(0).default(5),
 });
 
 export const lifecycleSchema = z.object({
@@ -73,7 +73,7 @@ export const runtimeSchema = z.object({
 });
 
 export const configSchema = z.object({
-  pools: z.array(poolSchema).min(1).default([{ name: 'default', demand: { os: 'linux', arch: 'amd64', variant: '', kernel: '', labels: {} }, min: 0, max: 4, concurrency: 1, pricePerHour: 0.17 }]),
+  pools: z.array(poolSchema).min(1).default([{ name: 'default', demand: { os: 'linux', arch: 'amd64', variant: '', kernel: '', labels: {} }, min: 0, max: 16, concurrency: 1, pricePerHour: 0.17 }]),
   planner: plannerSchema.default(plannerSchema.parse({})),
   lifecycle: lifecycleSchema.default(lifecycleSchema.parse({})),
   runtime: runtimeSchema.default(runtimeSchema.parse({})),

@@ -1,0 +1,63 @@
+/**
+ * The instance actor's vocabulary. Every event carries `now` (ms epoch): the machine never
+ * reads a clock. Observation events are derived by the supervisor from fleet and queue
+ * snapshots; result events come back from the interpreter after a command; DRAIN and RENEW
+ * are planner decisions.
+ */
+export type InstanceEvent =
+  // interpreter results
+  | { type: 'LAUNCHED'; now: number; instanceId: string; launchedAt: number; pricePerHour: number }
+  | { type: 'LAUNCH_FAILED'; now: number; reason: string }
+  | { type: 'AGENT_START_FAILED'; now: number; reason: string }
+  | { type: 'DRAIN_STARTED'; now: number }
+  | { type: 'DRAIN_FAILED'; now: number; reason: string }
+  | { type: 'TERMINATE_FAILED'; now: number; reason: string }
+  // observations (cloud describe, CI queue)
+  | { type: 'REGISTERED'; now: number }
+  | { type: 'AGENT_RUNNING'; now: number }
+  | { type: 'AGENT_STOPPED'; now: number }
+  | { type: 'BUSY'; now: number }
+  | { type: 'IDLE'; now: number }
+  | { type: 'SPOT_INTERRUPTION'; now: number }
+  | { type: 'INSTANCE_GONE'; now: number }
+  // planner decisions
+  | { type: 'DRAIN'; now: number; reason: string }
+  | { type: 'RENEW'; now: number; until: number; reason: string }
+  // time
+  | { type: 'TICK'; now: number };
+
+/** Effects the instance asks for; the runtime's interpreter performs them. */
+export type InstanceCommand =
+  | { type: 'launch'; key: string; pool: string }
+  | { type: 'startAgent'; key: string; pool: string; instanceId: string }
+  | { type: 'drainAgent'; key: string; pool: string; instanceId: string }
+  | { type: 'terminate'; key: string; pool: string; instanceId: string };
+
+export type InstanceCommandType = InstanceCommand['type'];
+
+/** Where an adopted instance enters the lifecycle (decided from what the cloud shows). */
+export type AdoptPhase = 'booting' | 'registered' | 'agent-pending' | 'task-running' | 'draining' | 'terminating';
+
+export interface AdoptFacts {
+  phase: AdoptPhase;
+  instanceId: string;
+  launchedAt: number;
+  pricePerHour: number;
+  busy: boolean;
+}
+
+export interface InstanceTimeouts {
+  launchMs: number;
+  bootMs: number;
+  drainMs: number;
+  terminateRetryMs: number;
+}
+
+export interface InstanceInput {
+  key: string;
+  pool: string;
+  now: number;
+  timeouts: InstanceTimeouts;
+  /** Set when the supervisor adopts an instance it found in the cloud. */
+  adopt?: AdoptFacts;
+}

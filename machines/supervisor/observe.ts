@@ -1,0 +1,117 @@
+import type { FleetSnapshot, ObservedInstance } from '../../src/ports/cloud-provider.js';
+import type { InstanceView } from '../../src/planner/types.js';
+import type { AdoptFacts, InstanceEvent } from '../instance/events.js';
+import type { InstanceContext } from '../instance/instance.machine.js';
+import { phaseOf, statePath } from '../instance/instance.machine.js';
+
+/**
+ * Pure translation between snapshots of the outside world and the instance actors' events.
+ * The supervisor forwards only what changed for an instance, except to an instance waiting
+ * out its drain, which hears the drain-relevant facts on every observation.
+ */
+export interface Facts {
+  registered: boolean;
+  agent: ObservedInstance['agent'];
+  interrupted: boolean;
+  busy: boolean;
+}
+
+export const NO_FACTS: Facts = { registered: false, agent: 'none', interrupted: false, busy: false };
+
+const GONE_STATES = new Set<ObservedInstance['state']>(['shutting-down', 'terminated']);
+const STOPPED_STATES = new Set<ObservedInstance['state']>(['stopping', 'stopped']);
+
+export interface ChildView {
+  value: unknown;
+  context: InstanceContext;
+}
+
+export const isDrainWaiting = (c: ChildView) => statePath(c.value) === 'draining.waiting';
+
+/** Events for one instance from a fleet observation; `obs` undefined = not in the describe. */
+export function fleetEvents(
+  child: ChildView,
+  prev: Facts,
+  obs: ObservedInstance | undefined,
+  at: number,
+  goneGraceMs: number,
+): { events: InstanceEvent[]; facts: Facts } {
+  const ctx = child.context;
+  const events: InstanceEvent[] = [];
+  if (!obs || GONE_STATES.has(obs.state)) {
+    // Eventual consistency: an instance just launched may not be listed yet.
+    const seenLongEnough = ctx.launchedAt !== null && at - ctx.launchedAt >= goneGraceMs;
+    if (obs || seenLongEnough) events.push({ type: 'INSTANCE_GONE', now: at });
+    return { events, facts: prev };
+  }
+  const agent = STOPPED_STATES.has(obs.state) ? 'stopped' : obs.agent;
+  const facts: Facts = { registered: obs.registered, agent, interrupted: obs.interruptionAt !== undefined, busy: prev.busy };
+  if (facts.registered && !prev.registered) events.push({ type: 'REGISTERED', now: at });
+  if (agent === 'running' && prev.agent !== 'running') events.push({ type: 'AGENT_RUNNING', now: at });
+  const wasUp = prev.agent === 'running' || prev.agent === 'pending';
+  if (agent !== 'running' && agent !== 'pending' && wasUp) events.push({ type: 'AGENT_STOPPED', now: at });
+  else if (isDrainWaiting(child) && agent !== 'running' && agent !== 'pending') events.push({ type: 'AGENT_STOPPED', now: at });
+  if (facts.interrupted && !prev.interrupted) events.push({ type: 'SPOT_INTERRUPTION', now: at });
+  return { events, facts };
+}
+
+/** BUSY/IDLE for one instance from a queue observation. */
+export function queueEvents(child: ChildView, prev: Facts, busy: boolean, at: number): { events: InstanceEvent[]; facts: Facts } {
+  const facts = { ...prev, busy };
+  if (busy !== prev.busy || isDrainWaiting(child)) return { events: [{ type: busy ? 'BUSY' : 'IDLE', now: at }], facts };
+  return { events: [], facts };
+}
+
+/** Where an instance found in the cloud enters the lifecycle; null when there is nothing to adopt. */
+export function adoptFactsOf(obs: ObservedInstance, busy: boolean): AdoptFacts | null {
+  if (GONE_STATES.has(obs.state)) return null;
+  const base = { instanceId: obs.instanceId, launchedAt: obs.launchedAt, pricePerHour: obs.pricePerHour, busy };
+  if (STOPPED_STATES.has(obs.state)) return { ...base, phase: 'terminating' };
+  if (obs.draining) return { ...base, phase: 'draining' };
+  if (obs.agent === 'running') return { ...base, phase: 'task-running' };
+  if (obs.agent === 'pending') return { ...base, phase: 'agent-pending' };
+  if (obs.registered) return { ...base, phase: 'registered' };
+  return { ...base, phase: 'booting' };
+}
+
+export function factsOfAdopted(obs: ObservedInstance, busy: boolean): Facts {
+  return { registered: obs.registered, agent: obs.agent, interrupted: obs.interruptionAt !== undefined, busy };
+}
+
+/** The planner's view of one live instance actor. */
+export function instanceView(child: ChildView): InstanceView | null {
+  const phase = phaseOf(child.value);
+  const path = statePath(child.value);
+  const c = child.context;
+  const base = {
+    key: c.key,
+    pool: c.pool,
+    instanceId: c.instanceId,
+    launchedAt: c.launchedAt,
+    idleSince: c.idleSince,
+    paidUntil: c.paidUntil,
+    pricePerHour: c.pricePerHour,
+    cancellable: path === 'booting.instance',
+  };
+  switch (phase) {
+    case 'terminated':
+      return null;
+    case 'task-running':
+      return { ...base, phase: path === 'task-running.busy' ? 'busy' : 'idle' };
+    default:
+      return { ...base, phase };
+  }
+}
+
+/** Index a fleet snapshot by our key tag and by instance id. */
+export function indexFleet(s: FleetSnapshot): { byKey: Map<string, ObservedInstance>; byId: Map<string, ObservedInstance> } {
+  const byKey = new Map<string, ObservedInstance>();
+  const byId = new Map<string, ObservedInstance>();
+  for (const o of s.instances) {
+    byId.set(o.instanceId, o);
+    // A terminated twin (same key, older id) must not shadow the live one.
+    const seen = byKey.get(o.key);
+    if (!seen || GONE_STATES.has(seen.state)) byKey.set(o.key, o);
+  }
+  return { byKey, byId };
+}

@@ -1,0 +1,54 @@
+import { pino } from 'pino';
+import type { Config } from '../config/config.js';
+import { systemClock } from '../domain/clock.js';
+import { createLogger } from '../log/logger.js';
+import { startDaemon } from '../runtime/daemon.js';
+import { resolveBackends } from './backends.js';
+import { runSimulation } from './simulate-command.js';
+
+export interface RunArgs {
+  config: Config;
+  env: NodeJS.ProcessEnv;
+  drainOnExit: boolean;
+  inspect: boolean;
+  bundledTrace: string;
+}
+
+/**
+ * The daemon. With no CI server configured it runs the embedded default: the bundled trace on
+ * the simulated CI server and cloud, in accelerated (virtual) time, with lifecycle logs and a
+ * summary. Otherwise it polls the configured CI server and drives the configured cloud.
+ */
+export async function runDaemon(a: RunArgs): Promise<void> {
+  const clock = systemClock;
+  const logger = createLogger({ clock, level: a.env.DDA_LOG_LEVEL ?? 'info' });
+  const backends = await resolveBackends(a.env, a.config, { clock, logger });
+  if (!backends) {
+    logger.info({ trace: a.bundledTrace }, 'no CI server configured: replaying the bundled trace on the simulated cloud (virtual time)');
+    logger.flush();
+    await runSimulation({ trace: a.bundledTrace, logs: true }, a.config);
+    return;
+  }
+  await backends.source.probe();
+  const inspect = a.inspect ? await startInspector(logger) : undefined;
+  const daemon = startDaemon({ config: a.config, source: backends.source, cloud: backends.cloud, clock, logger, ...(inspect ? { inspect } : {}) });
+  logger.info({ source: backends.source.kind, cloud: backends.cloud.kind, pools: a.config.pools.map((p) => p.name) }, 'daemon started');
+  await new Promise<void>((resolve) => {
+    const onSignal = (sig: string) => {
+      logger.info({ signal: sig, drain: a.drainOnExit }, a.drainOnExit ? 'stopping: draining the fleet' : 'stopping: leaving the fleet for the next daemon to adopt');
+      const done = a.drainOnExit ? daemon.stop() : daemon.halt();
+      void done.then(resolve, resolve);
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  });
+  logger.flush();
+}
+
+async function startInspector(logger: pino.Logger) {
+  const { createWebSocketInspector } = await import('@statelyai/inspect');
+  const port = 8383;
+  const inspector = createWebSocketInspector({ url: `ws://127.0.0.1:${port}` });
+  logger.info({ url: `ws://127.0.0.1:${port}` }, 'XState inspector: connect a WebSocket inspector server on this address');
+  return inspector.inspect;
+}

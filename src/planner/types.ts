@@ -1,0 +1,43 @@
+import type { Stage } from '../ports/queue-source.js';
+
+/** What the planner sees of one instance (read from its actor's snapshot). */
+export interface InstanceView {
+  key: string;
+  pool: string;
+  /** requested / booting / idle or busy agent / draining. Terminated instances are not shown. */
+  phase: 'requested' | 'booting' | 'idle' | 'busy' | 'draining';
+  /** Booting but no agent task started yet: nothing can run on it, so it may be cancelled. */
+  cancellable: boolean;
+  instanceId: string | null;
+  launchedAt: number | null;
+  idleSince: number | null;
+  paidUntil: number | null;
+  pricePerHour: number;
+}
+
+export type QueueView =
+  | { known: true; at: number; stages: readonly Stage[] }
+  | { known: false; since: number; error: string };
+
+export interface World {
+  now: number;
+  mode: 'running' | 'stopping';
+  queue: QueueView;
+  instances: readonly InstanceView[];
+}
+
+export type Decision =
+  | { kind: 'launch'; pool: string; count: number; reason: string }
+  | { kind: 'drain'; pool: string; key: string; reason: string }
+  | { kind: 'renew'; pool: string; key: string; until: number; reason: string }
+  | { kind: 'hold'; pool: string; reason: string; code: HoldCode };
+
+/** Stable codes for why the planner held back; logs dedupe on them. */
+export type HoldCode =
+  | 'queue-unknown'
+  | 'at-pool-max'
+  | 'at-fleet-max'
+  | 'over-budget'
+  | 'renewal-not-due'
+  | 'stopping'
+  | 'unmatched-stages';

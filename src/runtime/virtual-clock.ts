@@ -1,0 +1,91 @@
+import type { Clock } from '../domain/clock.js';
+
+interface Timer {
+  at: number;
+  seq: number;
+  fn: () => void;
+  cancelled: boolean;
+}
+
+/**
+ * Virtual time for the simulator and tests: timers fire in (time, creation) order as fast as
+ * the CPU allows. Between instants the run yields to the event loop so promise chains
+ * (sources, interpreters) settle before time moves on, as they would in real time.
+ */
+export class VirtualClock implements Clock {
+  private t: number;
+  private seq = 0;
+  private heap: Timer[] = [];
+  constructor(start: number) {
+    this.t = start;
+  }
+  now(): number {
+    return this.t;
+  }
+  setTimeout(fn: () => void, ms: number): unknown {
+    const timer: Timer = { at: this.t + Math.max(0, ms), seq: this.seq++, fn, cancelled: false };
+    this.push(timer);
+    return timer;
+  }
+  clearTimeout(handle: unknown): void {
+    if (handle && typeof handle === 'object' && 'cancelled' in handle) (handle as Timer).cancelled = true;
+  }
+  get pending(): number {
+    return this.heap.length;
+  }
+  /**
+   * Fire timers up to `until` (inclusive), stopping early when `stop()` says so.
+   * Returns the time reached.
+   */
+  async runUntil(until: number, stop: () => boolean = () => false): Promise<number> {
+    await settle();
+    while (this.heap.length > 0 && !stop()) {
+      const next = this.heap[0]!;
+      if (next.at > until) break;
+      this.t = Math.max(this.t, next.at);
+      // Fire everything due at this instant, then let promise chains settle once.
+      while (this.heap.length > 0 && this.heap[0]!.at <= this.t) {
+        const timer = this.pop()!;
+        if (!timer.cancelled) timer.fn();
+      }
+      await settle();
+    }
+    if (!stop() && until !== Infinity) this.t = Math.max(this.t, until);
+    return this.t;
+  }
+
+  private push(x: Timer): void {
+    const h = this.heap;
+    h.push(x);
+    let i = h.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (less(h[p]!, h[i]!)) break;
+      [h[p], h[i]] = [h[i]!, h[p]!];
+      i = p;
+    }
+  }
+  private pop(): Timer | undefined {
+    const h = this.heap;
+    const top = h[0];
+    const last = h.pop();
+    if (h.length > 0 && last) {
+      h[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < h.length && less(h[l]!, h[m]!)) m = l;
+        if (r < h.length && less(h[r]!, h[m]!)) m = r;
+        if (m === i) break;
+        [h[m], h[i]] = [h[i]!, h[m]!];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
+
+const less = (a: Timer, b: Timer) => a.at < b.at || (a.at === b.at && a.seq < b.seq);
+const settle = () => new Promise<void>((r) => setImmediate(r));

@@ -1,0 +1,76 @@
+import type { SimStats } from './sim-world.js';
+
+/** The headline numbers of a simulated run; snake_case keys are the `--json` contract. */
+export interface SimReport {
+  from: string;
+  to: string;
+  days: number;
+  jobs: number;
+  jobs_completed: number;
+  jobs_killed: number;
+  jobs_killed_by_decision: number;
+  instance_hours: number;
+  cost_usd: number;
+  wait_p50_s: number;
+  wait_p95_s: number;
+  wait_p99_s: number;
+  wait_max_s: number;
+  peak_instances: number;
+  launches: number;
+  launch_failures: number;
+  instances_left: number;
+  utilisation: number;
+  simulated_days_per_wall_second: number;
+  wall_seconds: number;
+}
+
+export function percentile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return 0;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[i]!;
+}
+
+export function buildReport(s: SimStats, o: { start: number; end: number; instancesLeft: number; wallMs: number; concurrency: number }): SimReport {
+  const waits = [...s.waitsMs].sort((a, b) => a - b);
+  const days = (o.end - o.start) / 86_400_000;
+  const r2 = (n: number) => Math.round(n * 100) / 100;
+  return {
+    from: new Date(o.start).toISOString(),
+    to: new Date(o.end).toISOString(),
+    days: r2(days),
+    jobs: s.jobs,
+    jobs_completed: s.completed,
+    jobs_killed: s.killed,
+    jobs_killed_by_decision: s.killedByDecision,
+    instance_hours: r2(s.instanceMs / 3_600_000),
+    cost_usd: r2(s.costUsd),
+    wait_p50_s: r2(percentile(waits, 0.5) / 1000),
+    wait_p95_s: r2(percentile(waits, 0.95) / 1000),
+    wait_p99_s: r2(percentile(waits, 0.99) / 1000),
+    wait_max_s: r2((waits[waits.length - 1] ?? 0) / 1000),
+    peak_instances: s.peakInstances,
+    launches: s.launches,
+    launch_failures: s.launchFailures,
+    instances_left: o.instancesLeft,
+    utilisation: s.instanceMs > 0 ? r2(s.jobMs / (s.instanceMs * o.concurrency)) : 0,
+    simulated_days_per_wall_second: o.wallMs > 0 ? r2(days / (o.wallMs / 1000)) : 0,
+    wall_seconds: r2(o.wallMs / 1000),
+  };
+}
+
+export function formatReport(r: SimReport): string {
+  const rows: [string, string][] = [
+    ['window', `${r.from} → ${r.to} (${r.days} days)`],
+    ['jobs', `${r.jobs} (completed ${r.jobs_completed}, killed ${r.jobs_killed}${r.jobs_killed_by_decision ? `, by decision ${r.jobs_killed_by_decision}` : ''})`],
+    ['instance-hours', r.instance_hours.toFixed(2)],
+    ['cost', `${r.cost_usd.toFixed(2)} USD`],
+    ['job wait p50/p95/max', `${r.wait_p50_s} / ${r.wait_p95_s} / ${r.wait_max_s} s`],
+    ['peak instances', String(r.peak_instances)],
+    ['launches', `${r.launches}${r.launch_failures ? ` (${r.launch_failures} failed)` : ''}`],
+    ['utilisation', `${Math.round(r.utilisation * 100)} %`],
+    ['instances left', String(r.instances_left)],
+    ['speed', `${r.simulated_days_per_wall_second} simulated days per wall second (${r.wall_seconds} s)`],
+  ];
+  const w = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n');
+}

@@ -1,0 +1,414 @@
+import type { PlannerConfig, PoolConfig } from '../config/config.js';
+import type { Clock } from '../domain/clock.js';
+import { DdaError } from '../domain/errors.js';
+import { demandKey } from '../domain/pool.js';
+import { billedSeconds } from '../planner/billing.js';
+import type { CloudProvider, FleetSnapshot, LaunchRequest, LaunchResult, Market, ObservedInstance } from '../ports/cloud-provider.js';
+import type { DrainStyle, QueueSnapshot, QueueSource, Stage } from '../ports/queue-source.js';
+import { seededRandom } from './random.js';
+import type { TraceJob } from './trace.js';
+
+/**
+ * A simulated CI server and cloud sharing one world: jobs arrive from a trace, wait in the
+ * queue, run on agents of simulated instances, and the instances boot, bill and end like
+ * cloud instances do. It implements both ports, so the real runtime, machines and planner run
+ * against it unchanged. All time comes from the injected clock.
+ */
+export interface SimFaults {
+  /** Fraction of launches that fail with a capacity error. */
+  launchErrorRate?: number;
+  /** Fraction of instances whose container instance never registers. */
+  neverRegisterRate?: number;
+  /** Per started agent: chance it dies at a random moment within its first hours. */
+  agentDeathRate?: number;
+  /** Spot interruptions per instance-hour (warning, then termination two minutes later). */
+  spotInterruptionsPerHour?: number;
+  /** Windows (ms epoch) in which the CI server answers errors. */
+  queueOutages?: readonly (readonly [number, number])[];
+}
+
+export interface SimWorldOptions {
+  clock: Clock;
+  pools: readonly PoolConfig[];
+  billing: PlannerConfig['billing'];
+  seed?: number;
+  /** Boot time range, seconds, uniform (default 60–120). */
+  bootSeconds?: readonly [number, number];
+  agentStartSeconds?: number;
+  terminateSeconds?: number;
+  market?: Market;
+  /** USD/h per instance; default the pool's price. */
+  pricePerHour?: number;
+  drainStyle?: DrainStyle;
+  faults?: SimFaults;
+}
+
+interface SimJob {
+  job: TraceJob;
+  pool: string | null;
+  startedAt: number | null;
+  firstStartedAt: number | null;
+  agent: string | null;
+  doneAt: number | null;
+  timer: unknown;
+}
+
+interface SimInstance {
+  id: string;
+  key: string;
+  pool: PoolConfig;
+  state: ObservedInstance['state'];
+  launchedAt: number;
+  endedAt: number | null;
+  registered: boolean;
+  neverRegisters: boolean;
+  agent: ObservedInstance['agent'];
+  /** ECS DRAINING / told to stop: takes no new work. */
+  draining: boolean;
+  /** Server-side no-schedule (Woodpecker/GoCD style). */
+  noSchedule: boolean;
+  jobs: Set<SimJob>;
+  interruptionAt?: number;
+  price: number;
+  timers: unknown[];
+}
+
+export interface SimStats {
+  jobs: number;
+  arrived: number;
+  completed: number;
+  /** Jobs killed under a running build (requeued): by interruption, agent death or termination. */
+  killed: number;
+  /** Of those, killed because the daemon terminated or drained a busy agent (must stay 0). */
+  killedByDecision: number;
+  waitsMs: number[];
+  launches: number;
+  launchFailures: number;
+  peakInstances: number;
+  instanceMs: number;
+  costUsd: number;
+  jobMs: number;
+  interruptions: number;
+}
+
+export class SimWorld {
+  readonly source: QueueSource;
+  readonly cloud: CloudProvider;
+  private readonly clock: Clock;
+  private readonly rand: () => number;
+  private readonly o: Required<Omit<SimWorldOptions, 'faults' | 'pricePerHour' | 'seed'>> & { faults: SimFaults; pricePerHour?: number };
+  private readonly instances = new Map<string, SimInstance>();
+  private readonly pending: SimJob[] = [];
+  private readonly running = new Set<SimJob>();
+  private readonly poolByDemand = new Map<string, PoolConfig>();
+  private live = 0;
+  private nextId = 1;
+  private trace: TraceJob[] = [];
+  private nextArrival = 0;
+  readonly stats: SimStats = { jobs: 0, arrived: 0, completed: 0, killed: 0, killedByDecision: 0, waitsMs: [], launches: 0, launchFailures: 0, peakInstances: 0, instanceMs: 0, costUsd: 0, jobMs: 0, interruptions: 0 };
+
+  constructor(opts: SimWorldOptions) {
+    this.clock = opts.clock;
+    this.rand = seededRandom(opts.seed ?? 1);
+    this.o = {
+      clock: opts.clock,
+      pools: opts.pools,
+      billing: opts.billing,
+      bootSeconds: opts.bootSeconds ?? [60, 120],
+      agentStartSeconds: opts.agentStartSeconds ?? 5,
+      terminateSeconds: opts.terminateSeconds ?? 5,
+      market: opts.market ?? 'on-demand',
+      drainStyle: opts.drainStyle ?? 'signal',
+      faults: opts.faults ?? {},
+      ...(opts.pricePerHour !== undefined ? { pricePerHour: opts.pricePerHour } : {}),
+    };
+    for (const p of opts.pools) this.poolByDemand.set(demandKey(p.demand), p);
+    this.source = this.makeSource();
+    this.cloud = this.makeCloud();
+  }
+
+  /** Schedule the trace's arrivals (one timer at a time). */
+  load(jobs: readonly TraceJob[]): void {
+    this.trace = [...jobs].sort((a, b) => a.createdAt - b.createdAt);
+    this.stats.jobs += this.trace.length;
+    this.scheduleNextArrival();
+  }
+
+  get liveInstances(): number {
+    return this.live;
+  }
+  get allJobsDone(): boolean {
+    return this.nextArrival >= this.trace.length && this.pending.length === 0 && this.running.size === 0;
+  }
+  get queueDepth(): { pending: number; running: number } {
+    return { pending: this.pending.length, running: this.running.size };
+  }
+  /** For invariant checks: instance id → (busy, state). */
+  instanceStates(): { id: string; pool: string; state: ObservedInstance['state']; busy: boolean; draining: boolean }[] {
+    return [...this.instances.values()].map((i) => ({ id: i.id, pool: i.pool.name, state: i.state, busy: i.jobs.size > 0, draining: i.draining || i.noSchedule }));
+  }
+
+  /** Close the books on instances still running at the end of a run. */
+  finish(): void {
+    for (const i of this.instances.values()) if (i.endedAt === null) this.bill(i, this.clock.now());
+  }
+
+  // ---- CI side ----
+
+  private scheduleNextArrival(): void {
+    const job = this.trace[this.nextArrival];
+    if (!job) return;
+    this.clock.setTimeout(() => {
+      const now = this.clock.now();
+      while (this.nextArrival < this.trace.length && this.trace[this.nextArrival]!.createdAt <= now) this.arrive(this.trace[this.nextArrival++]!);
+      this.assign();
+      this.scheduleNextArrival();
+    }, Math.max(0, job.createdAt - this.clock.now()));
+  }
+
+  private arrive(job: TraceJob): void {
+    this.stats.arrived++;
+    this.pending.push({ job, pool: this.poolByDemand.get(demandKey(job.demand))?.name ?? null, startedAt: null, firstStartedAt: null, agent: null, doneAt: null, timer: null });
+  }
+
+  /** Runners take work as soon as they have a free slot (Drone runners poll continuously). */
+  private assign(): void {
+    if (this.pending.length === 0) return;
+    const agents = [...this.instances.values()].filter((i) => i.agent === 'running' && !i.draining && !i.noSchedule && i.jobs.size < i.pool.concurrency);
+    if (agents.length === 0) return;
+    for (let n = 0; n < this.pending.length; ) {
+      const j = this.pending[n]!;
+      const a = agents.find((i) => i.pool.name === j.pool && i.jobs.size < i.pool.concurrency);
+      if (!a) {
+        n++;
+        continue;
+      }
+      this.pending.splice(n, 1);
+      this.start(j, a);
+    }
+  }
+
+  private start(j: SimJob, a: SimInstance): void {
+    const now = this.clock.now();
+    j.startedAt = now;
+    j.agent = a.id;
+    if (j.firstStartedAt === null) {
+      j.firstStartedAt = now;
+      this.stats.waitsMs.push(now - j.job.createdAt);
+    }
+    a.jobs.add(j);
+    this.running.add(j);
+    j.timer = this.clock.setTimeout(() => this.complete(j, a), j.job.durationMs);
+  }
+
+  private complete(j: SimJob, a: SimInstance): void {
+    j.doneAt = this.clock.now();
+    this.stats.completed++;
+    this.stats.jobMs += j.job.durationMs;
+    a.jobs.delete(j);
+    this.running.delete(j);
+    this.agentMaybeExits(a);
+    this.assign();
+  }
+
+  /** A build dies with its agent or machine; the CI user restarts it (requeued at the front). */
+  private kill(a: SimInstance, byDecision: boolean): void {
+    for (const j of a.jobs) {
+      this.clock.clearTimeout(j.timer);
+      this.running.delete(j);
+      j.agent = null;
+      j.startedAt = null;
+      this.pending.unshift(j);
+      this.stats.killed++;
+      if (byDecision) this.stats.killedByDecision++;
+    }
+    a.jobs.clear();
+  }
+
+  private agentMaybeExits(a: SimInstance): void {
+    // A runner told to stop exits once its builds are done.
+    if (a.draining && this.o.drainStyle === 'signal' && a.jobs.size === 0 && (a.agent === 'running' || a.agent === 'pending')) a.agent = 'stopped';
+  }
+
+  private makeSource(): QueueSource {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const w = this;
+    return {
+      kind: 'sim',
+      drainStyle: this.o.drainStyle,
+      async probe() {},
+      async poll(): Promise<QueueSnapshot> {
+        const now = w.clock.now();
+        for (const [from, to] of w.o.faults.queueOutages ?? []) {
+          if (now >= from && now < to) throw new DdaError('SOURCE_HTTP', 'sim: CI server answered 503', { status: 503 });
+        }
+        const stages: Stage[] = [];
+        for (const j of w.pending) stages.push({ id: j.job.id, status: 'pending', demand: j.job.demand, createdAt: j.job.createdAt });
+        for (const j of w.running) stages.push({ id: j.job.id, status: 'running', demand: j.job.demand, agent: j.agent!, createdAt: j.job.createdAt, startedAt: j.startedAt! });
+        return { at: now, stages };
+      },
+      async drainAgent(name: string) {
+        const i = w.instances.get(name);
+        if (i) i.noSchedule = true;
+      },
+      async forgetAgent() {},
+    };
+  }
+
+  // ---- cloud side ----
+
+  private makeCloud(): CloudProvider {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const w = this;
+    return {
+      kind: 'sim',
+      async launch(req: LaunchRequest): Promise<LaunchResult> {
+        return w.launch(req);
+      },
+      async describe(): Promise<FleetSnapshot> {
+        return w.describe();
+      },
+      async startAgent(instanceId: string) {
+        const i = w.mustFind(instanceId);
+        if (!i.registered || i.state !== 'running') throw new DdaError('CLOUD_FAILED', `sim: ${instanceId} has no registered container instance`);
+        if (i.agent === 'running' || i.agent === 'pending') return;
+        i.agent = 'pending';
+        i.timers.push(
+          w.clock.setTimeout(() => {
+            if (i.state !== 'running' || i.agent !== 'pending') return;
+            i.agent = 'running';
+            w.maybeKillAgentLater(i);
+            w.assign();
+          }, w.o.agentStartSeconds * 1000),
+        );
+      },
+      async drainAgent(instanceId: string, stopAgent: boolean) {
+        const i = w.mustFind(instanceId);
+        i.draining = true;
+        if (stopAgent) w.agentMaybeExits(i);
+      },
+      async terminate(instanceId: string) {
+        const i = w.instances.get(instanceId);
+        if (!i || i.state === 'terminated') throw new DdaError('CLOUD_NOT_FOUND', `sim: ${instanceId} not found`);
+        w.end(i, true);
+      },
+    };
+  }
+
+  private launch(req: LaunchRequest): LaunchResult {
+    const pool = this.o.pools.find((p) => p.name === req.pool);
+    if (!pool) throw new DdaError('CLOUD_FAILED', `sim: unknown pool ${req.pool}`);
+    if ((this.o.faults.launchErrorRate ?? 0) > this.rand()) {
+      this.stats.launchFailures++;
+      throw new DdaError('CLOUD_CAPACITY', 'sim: InsufficientInstanceCapacity');
+    }
+    const now = this.clock.now();
+    const id = `i-sim${(this.nextId++).toString(16).padStart(12, '0')}`;
+    const i: SimInstance = {
+      id,
+      key: req.key,
+      pool,
+      state: 'pending',
+      launchedAt: now,
+      endedAt: null,
+      registered: false,
+      neverRegisters: (this.o.faults.neverRegisterRate ?? 0) > this.rand(),
+      agent: 'none',
+      draining: false,
+      noSchedule: false,
+      jobs: new Set(),
+      price: this.o.pricePerHour ?? pool.pricePerHour,
+      timers: [],
+    };
+    this.instances.set(id, i);
+    this.stats.launches++;
+    this.live++;
+    this.stats.peakInstances = Math.max(this.stats.peakInstances, this.live);
+    const [lo, hi] = this.o.bootSeconds;
+    const bootMs = (lo + (hi - lo) * this.rand()) * 1000;
+    i.timers.push(
+      this.clock.setTimeout(() => {
+        if (i.state !== 'pending') return;
+        i.state = 'running';
+        i.registered = !i.neverRegisters;
+      }, bootMs),
+    );
+    const rate = this.o.faults.spotInterruptionsPerHour ?? 0;
+    if (rate > 0) {
+      const atMs = (-Math.log(1 - this.rand()) / rate) * 3_600_000;
+      i.timers.push(this.clock.setTimeout(() => this.interrupt(i), atMs));
+    }
+    return { instanceId: id, instanceType: 'sim.4vcpu', market: this.o.market, pricePerHour: i.price, launchedAt: now };
+  }
+
+  private maybeKillAgentLater(i: SimInstance): void {
+    if ((this.o.faults.agentDeathRate ?? 0) <= this.rand()) return;
+    i.timers.push(
+      this.clock.setTimeout(() => {
+        if (i.agent !== 'running') return;
+        i.agent = 'stopped';
+        this.kill(i, false);
+        this.assign();
+      }, this.rand() * 4 * 3_600_000),
+    );
+  }
+
+  private interrupt(i: SimInstance): void {
+    if (i.endedAt !== null) return;
+    i.interruptionAt = this.clock.now();
+    this.stats.interruptions++;
+    i.timers.push(this.clock.setTimeout(() => this.end(i, false), 120_000));
+  }
+
+  /** Billing stops when the machine is told to end; it disappears a few seconds later. */
+  private end(i: SimInstance, byDecision: boolean): void {
+    if (i.endedAt !== null) return;
+    const now = this.clock.now();
+    this.kill(i, byDecision);
+    for (const t of i.timers) this.clock.clearTimeout(t);
+    i.timers = [];
+    this.bill(i, now);
+    i.state = 'shutting-down';
+    i.agent = 'stopped';
+    this.live--;
+    this.clock.setTimeout(() => {
+      i.state = 'terminated';
+      // AWS keeps terminated instances visible for about an hour.
+      this.clock.setTimeout(() => this.instances.delete(i.id), 3_600_000);
+    }, this.o.terminateSeconds * 1000);
+    this.assign();
+  }
+
+  private bill(i: SimInstance, now: number): void {
+    i.endedAt = now;
+    this.stats.instanceMs += now - i.launchedAt;
+    this.stats.costUsd += (billedSeconds(now - i.launchedAt, this.o.billing) / 3600) * i.price;
+  }
+
+  private describe(): FleetSnapshot {
+    const instances: ObservedInstance[] = [];
+    for (const i of this.instances.values()) {
+      instances.push({
+        instanceId: i.id,
+        key: i.key,
+        pool: i.pool.name,
+        state: i.state,
+        instanceType: 'sim.4vcpu',
+        market: this.o.market,
+        pricePerHour: i.price,
+        launchedAt: i.launchedAt,
+        registered: i.registered,
+        agent: i.agent,
+        draining: i.draining,
+        ...(i.interruptionAt !== undefined ? { interruptionAt: i.interruptionAt } : {}),
+      });
+    }
+    return { at: this.clock.now(), instances };
+  }
+
+  private mustFind(id: string): SimInstance {
+    const i = this.instances.get(id);
+    if (!i || i.state === 'terminated' || i.state === 'shutting-down') throw new DdaError('CLOUD_NOT_FOUND', `sim: ${id} not found`);
+    return i;
+  }
+}

@@ -1,0 +1,75 @@
+import { performance } from 'node:perf_hooks';
+import type { Config } from '../config/config.js';
+import type { Logger } from '../log/logger.js';
+import { startDaemon } from '../runtime/daemon.js';
+import type { Transition } from '../runtime/lifecycle-log.js';
+import { VirtualClock } from '../runtime/virtual-clock.js';
+import type { Decision } from '../planner/types.js';
+import { buildReport, type SimReport } from './report.js';
+import { SimWorld, type SimWorldOptions } from './sim-world.js';
+import type { TraceJob } from './trace.js';
+import { pino } from 'pino';
+
+export interface SimulationOptions {
+  jobs: readonly TraceJob[];
+  start: number;
+  end: number;
+  config: Config;
+  world?: Omit<SimWorldOptions, 'clock' | 'pools' | 'billing'>;
+  logger?: Logger;
+  /** After the last job, how long the fleet gets to wind down to its minimum (default 1 day). */
+  tailMs?: number;
+  onTransition?: (t: Transition) => void;
+  onDecision?: (d: Decision, now: number) => void;
+  /** Hands out the virtual clock (e.g. for a logger's timestamps). */
+  onClock?: (clock: VirtualClock) => void;
+  /** Called after every simulated instant; for invariant checks. */
+  onStep?: (world: SimWorld, now: number) => void;
+}
+
+export interface SimulationResult {
+  report: SimReport;
+  world: SimWorld;
+}
+
+/**
+ * Replay a trace through the real daemon — streams, supervisor, instance actors, planner —
+ * against the simulated CI server and cloud, on virtual time, as fast as the CPU allows.
+ * Ends when every job is done and the fleet is at its minimum, or the tail runs out.
+ */
+export async function simulate(o: SimulationOptions): Promise<SimulationResult> {
+  const t0 = performance.now();
+  const clock = new VirtualClock(o.start);
+  o.onClock?.(clock);
+  const logger = o.logger ?? pino({ level: 'silent' });
+  const world = new SimWorld({ ...o.world, clock, pools: o.config.pools, billing: o.config.planner.billing });
+  world.load(o.jobs);
+  const minFleet = o.config.pools.reduce((n, p) => n + p.min, 0);
+  const daemon = startDaemon({
+    config: o.config,
+    source: world.source,
+    cloud: world.cloud,
+    clock,
+    logger,
+    ...(o.onTransition ? { onTransition: o.onTransition } : {}),
+    ...(o.onDecision ? { onDecision: o.onDecision } : {}),
+  });
+  const lastArrival = o.jobs.reduce((m, j) => Math.max(m, j.createdAt), o.start);
+  const hardEnd = Math.max(o.end, lastArrival) + (o.tailMs ?? 86_400_000);
+  const settled = () => world.allJobsDone && world.liveInstances <= minFleet && daemon.supervisor.getSnapshot().context.live <= minFleet;
+  const onStep = o.onStep;
+  await clock.runUntil(hardEnd, () => {
+    onStep?.(world, clock.now());
+    return clock.now() >= o.end && settled();
+  });
+  await daemon.halt();
+  world.finish();
+  const report = buildReport(world.stats, {
+    start: o.start,
+    end: o.end,
+    instancesLeft: world.liveInstances,
+    wallMs: performance.now() - t0,
+    concurrency: o.config.pools[0]?.concurrency ?? 1,
+  });
+  return { report, world };
+}
