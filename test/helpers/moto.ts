@@ -35,11 +35,11 @@ async function post(url: string, body?: unknown): Promise<void> {
   if (!res.ok) throw new Error(`moto: POST ${new URL(url).pathname} answered ${res.status}`);
 }
 
-export async function startMoto(opts: { timeoutMs?: number } = {}): Promise<Moto> {
+export async function startMoto(opts: { timeoutMs?: number; command?: string } = {}): Promise<Moto> {
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
   // detached: its own process group, so stop() also ends what a pyenv shim or wrapper spawned.
-  const child: ChildProcess = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess = spawn(opts.command ?? 'moto_server', ['-H', '127.0.0.1', '-p', String(port)], { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (b: Buffer) => {
     stderr = (stderr + b.toString()).slice(-2000);

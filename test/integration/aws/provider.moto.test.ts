@@ -73,6 +73,24 @@ describe('AWS provider against moto', () => {
     expect(lines.join('')).not.toContain(SECRET_REF);
   });
 
+  it('fails a launch AWS refuses with a one-line error that carries no credentials', async () => {
+    const { logger, lines } = captureLogger();
+    // moto checks the instance profile exists; this one does not.
+    const p = motoProvider(moto.endpoint, { logger, cfg: { instanceProfile: 'missing-profile', credentials: { accessKeyId: 'AKIAMOTOTESTKEY00001', secretAccessKey: 'moto-secret-key-value' } } });
+    const e = await p.launch(req('refused')).then(
+      () => undefined,
+      (x: unknown) => x,
+    );
+    expect(isDdaError(e, 'CLOUD_FAILED')).toBe(true);
+    const everything = JSON.stringify({ message: (e as Error).message, details: (e as { details: unknown }).details, cause: (e as Error).cause }) + lines.join('');
+    expect(everything).toContain('missing-profile');
+    for (const s of ['AKIAMOTOTESTKEY00001', 'moto-secret-key-value', 'Signature=']) expect(everything).not.toContain(s);
+  });
+
+  it('fails loudly, with the fix, when moto_server is missing', async () => {
+    await expect(startMoto({ command: 'moto_server_that_is_not_installed' })).rejects.toThrow(/pip install 'moto\[server\]'/);
+  });
+
   it('launches spot first under spot-then-on-demand and describes it as spot', async () => {
     const p = motoProvider(moto.endpoint, { cfg: { market: 'spot-then-on-demand' } });
     const r = await p.launch(req('actor-spot'));
