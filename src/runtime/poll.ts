@@ -41,13 +41,22 @@ export function poll$<T>(fn: (signal: AbortSignal) => Promise<T>, o: PollOptions
 function call<T>(fn: (signal: AbortSignal) => Promise<T>): Observable<T> {
   return new Observable<T>((sub) => {
     const ac = new AbortController();
+    let settled = false;
     fn(ac.signal).then(
       (v) => {
+        settled = true;
         sub.next(v);
         sub.complete();
       },
-      (e: unknown) => sub.error(e),
+      (e: unknown) => {
+        settled = true;
+        sub.error(e);
+      },
     );
-    return () => ac.abort();
+    // Only a call still in flight needs aborting; aborting a settled one does nothing but
+    // build a DOMException (with its stack) on every poll — the simulator's hottest path.
+    return () => {
+      if (!settled) ac.abort();
+    };
   });
 }
