@@ -68,6 +68,8 @@ export const runtimeSchema = z.object({
   /** Retries within one poll before it counts as unknown; backoff doubles from retryBaseSeconds. */
   pollRetries: z.number().int().min(0).default(2),
   retryBaseSeconds: z.number().min(0).default(1),
+  /** Clean up cloud leftovers no instance owns (container instances, tasks) this often. */
+  reapSeconds: z.number().min(1).default(600),
   /** Daemon identity: tagged on everything it creates; two daemons never touch each other's fleet. */
   daemonId: z.string().regex(/^[a-zA-Z0-9_.-]{1,64}$/).default('dda'),
 });

@@ -48,7 +48,8 @@ export function plan(world: World, cfg: PlannerSettings): Decision[] {
     const w = work.get(pool.name) ?? { pending: 0, onOurAgents: 0 };
     const slots = w.pending + w.onOurAgents;
     const forWork = Math.ceil(slots / pool.concurrency) + (slots > 0 ? cfg.planner.warmBuffer : 0);
-    const wanted = clamp(forWork, pool.min, pool.max);
+    // Uncapped, so that "at max" is a hold with a reason rather than a silent clamp.
+    const wanted = Math.max(forWork, pool.min);
     const why = `${w.pending} pending, ${w.onOurAgents} on our agents, ${pool.concurrency}/agent: want ${wanted}, have ${active.length}`;
 
     const shortfall = wanted - active.length;
@@ -76,7 +77,7 @@ export function plan(world: World, cfg: PlannerSettings): Decision[] {
       continue;
     }
 
-    let surplus = -shortfall;
+    let surplus = active.length - Math.min(wanted, pool.max);
     const periodic = cfg.planner.billing.periodSeconds > 1;
     const order = [...idle].sort(periodic ? byPeriodEnd(world.now, cfg) : byIdleSince);
     let notDue = 0;
@@ -161,5 +162,3 @@ function drain(i: InstanceView, reason: string): Decision {
 function hold(pool: string, code: HoldCode, reason: string): Decision {
   return { kind: 'hold', pool, code, reason };
 }
-
-const clamp = (n: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, n));

@@ -1,4 +1,4 @@
-import { filter, map, merge, Subscription, timer, type SchedulerLike } from 'rxjs';
+import { catchError, EMPTY, exhaustMap, filter, from, map, merge, of, Subscription, timer, type SchedulerLike } from 'rxjs';
 import { createActor, type Actor, type InspectionEvent, type Observer } from 'xstate';
 import type { Config } from '../config/config.js';
 import type { Clock } from '../domain/clock.js';
@@ -159,7 +159,27 @@ export function startDaemon(o: DaemonOptions): Daemon {
   // The first tick waits one period so the first observations can arrive.
   const tick$ = timer(rt.tickSeconds * 1000, rt.tickSeconds * 1000, scheduler).pipe(map((): SupervisorEvent => ({ type: 'TICK', now: clock.now() })));
 
+  // Leftovers no instance owns (a container instance whose machine is gone, a task on no
+  // container instance): at start, then now and then.
+  const reaper$ = cloud.reapOrphans
+    ? timer(0, rt.reapSeconds * 1000, scheduler).pipe(
+        exhaustMap(() =>
+          from(cloud.reapOrphans!()).pipe(
+            catchError((e: unknown) => {
+              log.warn({ cloud: cloud.kind, err: describeError(e) }, 'reaping orphans failed; will try again');
+              return of([]);
+            }),
+          ),
+        ),
+      )
+    : EMPTY;
+
   const subscription = new Subscription();
+  subscription.add(
+    reaper$.subscribe((reaped) => {
+      for (const r of reaped) log.info({ kind: r.kind, id: r.id, reason: r.reason }, 'reaped orphan');
+    }),
+  );
   subscription.add(merge(queue$, fleet$, tick$).pipe(filter(() => supervisor.getSnapshot().status === 'active')).subscribe((e) => send(e)));
 
   async function halt(): Promise<void> {
