@@ -40,6 +40,12 @@ export class VirtualClock implements Clock {
   async runUntil(until: number, stop: () => boolean = () => false): Promise<number> {
     await settle();
     while (this.heap.length > 0 && !stop()) {
+      // A cancelled timer (a poll's timeout after the poll answered, a rescheduled interval)
+      // fires nothing: drop it without making its time an instant of its own.
+      if (this.heap[0]!.cancelled) {
+        this.pop();
+        continue;
+      }
       const next = this.heap[0]!;
       if (next.at > until) break;
       this.t = Math.max(this.t, next.at);
