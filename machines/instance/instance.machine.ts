@@ -187,14 +187,14 @@ export const instanceMachine = setup({
         idle: {
           entry: 'markIdle',
           on: {
-            BUSY: { target: 'busy' },
+            BUSY: { target: 'busy', actions: { type: 'because', params: { reason: 'a stage runs on the agent' } } },
             DRAIN: { target: '#instance.draining', actions: ['becauseEvent', { type: 'startDeadline', params: { timeout: 'drainMs' } }] },
           },
         },
         // DRAIN is deliberately not handled here: a planner bug cannot stop a running build.
         busy: {
           entry: 'markBusy',
-          on: { IDLE: { target: 'idle' } },
+          on: { IDLE: { target: 'idle', actions: { type: 'because', params: { reason: 'nothing runs on the agent' } } } },
         },
       },
     },

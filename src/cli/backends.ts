@@ -31,7 +31,7 @@ export async function resolveBackends(env: NodeJS.ProcessEnv, config: Config, de
   const specs = new Map(config.pools.map((p) => [p.name, agentSpecFor(ci, p)]));
   if (!aws) {
     deps.logger.warn({ source: source.kind }, 'no DDA_AWS_* settings: using the simulated cloud (dry run, nothing is bought)');
-    return { source, cloud: new SimWorld({ clock: deps.clock, pools: config.pools, billing: config.planner.billing }).cloud };
+    return { source, cloud: new SimWorld({ clock: deps.clock, pools: config.pools, billing: config.planner.billing, ...config.simulatedCloud }).cloud };
   }
   const cloud = createAwsProvider(aws, {
     clock: deps.clock,

@@ -2,6 +2,7 @@ import { pino } from 'pino';
 import type { Config } from '../config/config.js';
 import { systemClock } from '../domain/clock.js';
 import { createLogger } from '../log/logger.js';
+import { describeError, isDdaError } from '../domain/errors.js';
 import { startDaemon } from '../runtime/daemon.js';
 import { resolveBackends } from './backends.js';
 import { runSimulation } from './simulate-command.js';
@@ -29,7 +30,14 @@ export async function runDaemon(a: RunArgs): Promise<void> {
     await runSimulation({ trace: a.bundledTrace, logs: true }, a.config);
     return;
   }
-  await backends.source.probe();
+  try {
+    await backends.source.probe();
+  } catch (e) {
+    // Wrong credentials or a server without the queue endpoint will not heal: refuse to start.
+    // A server that is down for now will: start blind (hold), as any later outage would.
+    if (isDdaError(e) && (e.code === 'SOURCE_UNAUTHORIZED' || e.code === 'SOURCE_FORBIDDEN' || e.code === 'SOURCE_UNSUPPORTED' || e.code === 'CONFIG_INVALID')) throw e;
+    logger.warn({ source: backends.source.kind, err: describeError(e) }, 'CI server not reachable at start: starting blind (holding until the queue is visible)');
+  }
   const inspect = a.inspect ? await startInspector(logger) : undefined;
   const daemon = startDaemon({ config: a.config, source: backends.source, cloud: backends.cloud, clock, logger, ...(inspect ? { inspect } : {}) });
   logger.info({ source: backends.source.kind, cloud: backends.cloud.kind, pools: a.config.pools.map((p) => p.name) }, 'daemon started');
@@ -43,6 +51,8 @@ export async function runDaemon(a: RunArgs): Promise<void> {
     process.once('SIGINT', onSignal);
   });
   logger.flush();
+  // Keep-alive sockets to the CI server and the cloud would hold the process for a while more.
+  process.exit(0);
 }
 
 async function startInspector(logger: pino.Logger) {

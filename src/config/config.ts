@@ -74,11 +74,19 @@ export const runtimeSchema = z.object({
   daemonId: z.string().regex(/^[a-zA-Z0-9_.-]{1,64}$/).default('dda'),
 });
 
+/** The simulated cloud (embedded run, dry runs against a real CI server, `simulate`). */
+export const simulatedCloudSchema = z.object({
+  bootSeconds: z.tuple([z.number().min(0), z.number().min(0)]).default([60, 120]),
+  agentStartSeconds: z.number().min(0).default(5),
+  terminateSeconds: z.number().min(0).default(5),
+});
+
 export const configSchema = z.object({
   pools: z.array(poolSchema).min(1).default([{ name: 'default', demand: { os: 'linux', arch: 'amd64', variant: '', kernel: '', labels: {} }, min: 0, max: 16, concurrency: 1, pricePerHour: 0.17 }]),
   planner: plannerSchema.default(plannerSchema.parse({})),
   lifecycle: lifecycleSchema.default(lifecycleSchema.parse({})),
   runtime: runtimeSchema.default(runtimeSchema.parse({})),
+  simulatedCloud: simulatedCloudSchema.default(simulatedCloudSchema.parse({})),
 });
 
 export type PoolConfig = z.infer<typeof poolSchema>;

@@ -11,7 +11,7 @@ export type { Logger } from 'pino';
 export function createLogger(opts: { clock: Clock; level?: string; destination?: DestinationStream; name?: string }): Logger {
   return pino(
     {
-      name: opts.name ?? 'dda',
+      ...(opts.name ? { name: opts.name } : {}),
       level: opts.level ?? 'info',
       base: undefined,
       timestamp: () => `,"time":"${new Date(opts.clock.now()).toISOString()}"`,

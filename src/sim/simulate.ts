@@ -42,7 +42,7 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
   const clock = new VirtualClock(o.start);
   o.onClock?.(clock);
   const logger = o.logger ?? pino({ level: 'silent' });
-  const world = new SimWorld({ ...o.world, clock, pools: o.config.pools, billing: o.config.planner.billing });
+  const world = new SimWorld({ ...o.config.simulatedCloud, ...o.world, clock, pools: o.config.pools, billing: o.config.planner.billing });
   world.load(o.jobs);
   const minFleet = o.config.pools.reduce((n, p) => n + p.min, 0);
   const daemon = startDaemon({

@@ -61,7 +61,9 @@ export function readTrace(path: string): TraceJob[] {
 export function traceWindow(jobs: readonly TraceJob[], opts: { from?: number; days?: number }): { jobs: TraceJob[]; start: number; end: number } {
   const first = jobs[0]!.createdAt;
   const start = opts.from ?? first - (first % 86_400_000);
-  const end = opts.days !== undefined ? start + opts.days * 86_400_000 : Math.max(...jobs.map((j) => j.createdAt)) + 1;
+  const last = jobs.reduce((m, j) => Math.max(m, j.createdAt), first);
+  // Whole days: up to the midnight after the last job.
+  const end = opts.days !== undefined ? start + opts.days * 86_400_000 : last - (last % 86_400_000) + 86_400_000;
   const inWindow = jobs.filter((j) => j.createdAt >= start && j.createdAt < end);
   if (inWindow.length === 0) throw new DdaError('TRACE_INVALID', `no jobs between ${new Date(start).toISOString()} and ${new Date(end).toISOString()}`);
   return { jobs: inWindow, start, end };
