@@ -1,0 +1,85 @@
+import type { PlannerConfig, PoolConfig } from '../src/config/config.js';
+import { VirtualClock } from '../src/runtime/virtual-clock.js';
+import { SimWorld } from '../src/sim/sim-world.js';
+import type { TraceJob } from '../src/sim/trace.js';
+import type { Observation, Policy } from './policies/types.js';
+import { Sampler } from './sampler.js';
+
+export interface PolicyRunOptions {
+  policy: Policy;
+  jobs: readonly TraceJob[];
+  start: number;
+  end: number;
+  pool: PoolConfig;
+  billing: PlannerConfig['billing'];
+  seed: number;
+  pricePerHour: number;
+  sampler: Sampler;
+  /** How often the ECS-like agent starter looks for registered instances while some boot. */
+  agentCheckMs?: number;
+}
+
+/**
+ * Run a peer policy on the same simulated CI server and cloud our daemon runs against
+ * (SimWorld on a VirtualClock): it polls the queue and the fleet through the ports, applies
+ * its launches and terminations, and an agent starts on each instance once it registers.
+ * Ends like `simulate`: after the window, when every job is done and the fleet is at the
+ * policy's floor, or a day after the last arrival.
+ */
+export async function runPolicy(o: PolicyRunOptions): Promise<SimWorld> {
+  const clock = new VirtualClock(o.start);
+  const world = new SimWorld({ clock, pools: [o.pool], billing: o.billing, seed: o.seed, pricePerHour: o.pricePerHour });
+  world.load(o.jobs);
+  const checkMs = o.agentCheckMs ?? 5_000;
+  let starterArmed = false;
+
+  const startAgents = async (): Promise<void> => {
+    starterArmed = false;
+    const f = await world.cloud.describe();
+    let booting = false;
+    for (const i of f.instances) {
+      if (i.state === 'pending' || (i.state === 'running' && !i.registered)) booting = true;
+      else if (i.state === 'running' && i.registered && i.agent === 'none') await world.cloud.startAgent(i.instanceId, i.instanceId, o.pool.name);
+    }
+    if (booting) armStarter();
+  };
+  const armStarter = () => {
+    if (starterArmed) return;
+    starterArmed = true;
+    clock.setTimeout(() => void startAgents(), checkMs);
+  };
+
+  const step = async (): Promise<void> => {
+    const now = clock.now();
+    const q = await world.source.poll();
+    const f = await world.cloud.describe();
+    const fleet = f.instances.filter((i) => i.state === 'pending' || i.state === 'running');
+    const busy = new Map<string, number>();
+    let pending = 0;
+    let running = 0;
+    for (const s of q.stages) {
+      if (s.agent) busy.set(s.agent, (busy.get(s.agent) ?? 0) + 1);
+      if (s.status === 'pending' && !s.agent) pending++;
+      else running++;
+    }
+    const obs: Observation = { now, pending, running, stages: q.stages, fleet, busy };
+    const a = o.policy.step(obs);
+    for (const id of a.terminate ?? []) await world.cloud.terminate(id);
+    for (let n = 0; n < (a.launch ?? 0); n++) {
+      await world.cloud.launch({ key: `${o.policy.name}-${now}-${n}`, pool: o.pool.name, demand: o.pool.demand, concurrency: o.pool.concurrency });
+    }
+    if ((a.launch ?? 0) > 0) armStarter();
+    clock.setTimeout(() => void step(), o.policy.periodMs);
+  };
+  clock.setTimeout(() => void step(), 0);
+
+  const lastArrival = o.jobs.reduce((m, j) => Math.max(m, j.createdAt), o.start);
+  const hardEnd = Math.max(o.end, lastArrival) + 86_400_000;
+  await clock.runUntil(hardEnd, () => {
+    const now = clock.now();
+    o.sampler.sample(world, now);
+    return now >= o.end && world.allJobsDone && world.liveInstances <= o.policy.floor;
+  });
+  world.finish();
+  return world;
+}

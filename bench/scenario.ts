@@ -1,0 +1,162 @@
+import { performance } from 'node:perf_hooks';
+import { pino } from 'pino';
+import { parseConfig, type PlannerConfig, type PoolConfig } from '../src/config/config.js';
+import { percentile } from '../src/sim/report.js';
+import { simulate } from '../src/sim/simulate.js';
+import type { SimWorld } from '../src/sim/sim-world.js';
+import { readTrace, traceWindow, type TraceJob } from '../src/sim/trace.js';
+import { droneAutoscaler } from './policies/drone-autoscaler.js';
+import { gocdMesos } from './policies/gocd-mesos.js';
+import { originalDda } from './policies/original-dda.js';
+import { perJob } from './policies/per-job.js';
+import { staticPolicy } from './policies/static.js';
+import type { Policy } from './policies/types.js';
+import { woodpeckerAutoscaler } from './policies/woodpecker-autoscaler.js';
+import { runPolicy } from './policy-runner.js';
+import { Sampler, type SeriesPoint } from './sampler.js';
+
+export type Billing = 'second' | 'hour';
+
+export type PolicySpec =
+  | {
+      kind: 'ours';
+      idleGraceSeconds?: number;
+      warmBuffer?: number;
+      renewalWindowSeconds?: number;
+      /** Runtime cadence overrides (seconds), for what-if runs. */
+      runtime?: { queuePollSeconds?: number; fleetPollSeconds?: number; tickSeconds?: number };
+    }
+  | { kind: 'static'; n: number }
+  | { kind: 'drone'; min: number; max: number }
+  | { kind: 'woodpecker'; min: number; max: number }
+  | { kind: 'gocd' }
+  | { kind: 'original' }
+  | { kind: 'per-job' };
+
+export interface RunSpec {
+  id: string;
+  label: string;
+  /** 'default': a table row; 'sweep': a point of our knob curve. */
+  group: 'default' | 'sweep';
+  policy: PolicySpec;
+  concurrency: number;
+  billing: Billing;
+  trace: string;
+  days?: number;
+  seed: number;
+  price: number;
+  busyDay: [number, number] | null;
+}
+
+export interface Metrics {
+  cost_usd: number;
+  paid_hours: number;
+  instance_hours: number;
+  utilisation: number;
+  wait_p50_s: number;
+  wait_p95_s: number;
+  wait_p99_s: number;
+  wait_max_s: number;
+  jobs: number;
+  jobs_completed: number;
+  jobs_killed: number;
+  launches: number;
+  peak_instances: number;
+  idle_empty_hours: number;
+}
+
+export interface RunResult {
+  spec: RunSpec;
+  metrics: Metrics;
+  series: SeriesPoint[];
+  simDays: number;
+  wallMs: number;
+}
+
+export const BILLING: Record<Billing, PlannerConfig['billing']> = {
+  second: { periodSeconds: 1, minimumSeconds: 60 },
+  hour: { periodSeconds: 3600, minimumSeconds: 3600 },
+};
+
+const traces = new Map<string, TraceJob[]>();
+export function loadWindow(path: string, days?: number): { jobs: TraceJob[]; start: number; end: number } {
+  let all = traces.get(path);
+  if (!all) traces.set(path, (all = readTrace(path)));
+  return traceWindow(all, days !== undefined ? { days } : {});
+}
+
+/** Peak agents the trace would need if every job started on arrival. */
+export function peakAgents(jobs: readonly TraceJob[], concurrency: number): number {
+  const ev: [number, number][] = [];
+  for (const j of jobs) ev.push([j.createdAt, 1], [j.createdAt + j.durationMs, -1]);
+  ev.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let n = 0;
+  let peak = 0;
+  for (const [, d] of ev) peak = Math.max(peak, (n += d));
+  return Math.ceil(peak / concurrency);
+}
+
+export function peerPolicy(p: Exclude<PolicySpec, { kind: 'ours' }>, concurrency: number): Policy {
+  switch (p.kind) {
+    case 'static':
+      return staticPolicy(p.n);
+    case 'drone':
+      return droneAutoscaler({ min: p.min, max: p.max, concurrency });
+    case 'woodpecker':
+      return woodpeckerAutoscaler({ min: p.min, max: p.max, concurrency });
+    case 'gocd':
+      return gocdMesos();
+    case 'original':
+      return originalDda();
+    case 'per-job':
+      return perJob({ concurrency });
+  }
+}
+
+/** Replay the trace through one policy (ours through the real daemon) and measure it. */
+export async function runSpec(spec: RunSpec): Promise<RunResult> {
+  const t0 = performance.now();
+  const w = loadWindow(spec.trace, spec.days);
+  const sampler = new Sampler(spec.busyDay);
+  const billing = BILLING[spec.billing];
+  const pool: PoolConfig = parseConfig({ pools: [{ name: 'default', concurrency: spec.concurrency, pricePerHour: spec.price }] }).pools[0]!;
+  let world: SimWorld;
+  if (spec.policy.kind === 'ours') {
+    const { kind: _kind, runtime, ...knobs } = spec.policy;
+    const config = parseConfig({ pools: [{ name: 'default', concurrency: spec.concurrency, pricePerHour: spec.price }], planner: { billing, ...knobs }, ...(runtime ? { runtime } : {}) });
+    const r = await simulate({
+      jobs: w.jobs,
+      start: w.start,
+      end: w.end,
+      config,
+      logger: pino({ level: 'silent' }),
+      world: { seed: spec.seed, pricePerHour: spec.price },
+      onStep: (wd, now) => sampler.sample(wd, now),
+    });
+    world = r.world;
+  } else {
+    world = await runPolicy({ policy: peerPolicy(spec.policy, spec.concurrency), jobs: w.jobs, start: w.start, end: w.end, pool, billing, seed: spec.seed, pricePerHour: spec.price, sampler });
+  }
+  const s = world.stats;
+  const waits = [...s.waitsMs].sort((a, b) => a - b);
+  const paidHours = s.costUsd / spec.price;
+  const r2 = (n: number) => Math.round(n * 100) / 100;
+  const r4 = (n: number) => Math.round(n * 10_000) / 10_000;
+  const metrics: Metrics = {
+    cost_usd: r2(s.costUsd),
+    paid_hours: r2(paidHours),
+    instance_hours: r2(s.instanceMs / 3_600_000),
+    utilisation: paidHours > 0 ? r4(s.jobMs / 3_600_000 / (paidHours * spec.concurrency)) : 0,
+    wait_p50_s: r2(percentile(waits, 0.5) / 1000),
+    wait_p95_s: r2(percentile(waits, 0.95) / 1000),
+    wait_p99_s: r2(percentile(waits, 0.99) / 1000),
+    wait_max_s: r2((waits[waits.length - 1] ?? 0) / 1000),
+    jobs: s.jobs,
+    jobs_completed: s.completed,
+    jobs_killed: s.killed,
+    launches: s.launches,
+    peak_instances: s.peakInstances,
+    idle_empty_hours: r2(sampler.idleEmptyMs / 3_600_000),
+  };
+  return { spec, metrics, series: sampler.series, simDays: (w.end - w.start) / 86_400_000, wallMs: performance.now() - t0 };
+}
