@@ -90,7 +90,7 @@ describe('peer policies on a tiny synthetic trace', () => {
         expect(world.stats.costUsd, `${p.name} ${billing}`).toBeGreaterThanOrEqual(lowerBound);
       }
     }
-  });
+  }, 30_000);
 
   it('the lower bound is at most our own policy’s cost too', async () => {
     for (const billing of ['second', 'hour'] as const) {
@@ -99,5 +99,5 @@ describe('peer policies on a tiny synthetic trace', () => {
       expect(world.stats.completed).toBe(jobs.length);
       expect(world.stats.costUsd, billing).toBeGreaterThanOrEqual(lowerBound);
     }
-  });
+  }, 30_000);
 });
