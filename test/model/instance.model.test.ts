@@ -1,0 +1,229 @@
+import { describe, expect, it } from 'vitest';
+import { createActor, transition, type SnapshotFrom } from 'xstate';
+import { createTestModel } from 'xstate/graph';
+import type { AdoptPhase, InstanceCommand, InstanceEvent, InstanceInput } from '../../machines/instance/events.js';
+import { instanceMachine, phaseOf, statePath } from '../../machines/instance/instance.machine.js';
+import { CoverageRecorder } from './coverage.js';
+
+/**
+ * Model-based test of the real instance lifecycle: `createTestModel` walks the machine itself
+ * (no hand copy), every simple path is generated for a fresh instance and for each way of
+ * adopting one, and a real actor is driven along each path while the rules below are checked
+ * at every state. Simple paths never take an edge that closes a cycle (busy → idle, a drain
+ * retry, a terminate retry), so every edge of the graph is also replayed once as the last step
+ * of the shortest path to its source. A final test fails when a state node or a transition of
+ * the definition was taken by no path.
+ *
+ * Time is two-valued in the model: NOW is before every deadline, AFTER (= Infinity) is past
+ * every deadline. The machine compares times only with its deadlines and with the drain
+ * acknowledgment (a stale IDLE is NOW - 1), so these values decide every guard both ways, and
+ * `serializeState` keeps only what decides the future (state value, and `busy` while booting,
+ * where it picks the task-running substate) so deadlines and reasons do not multiply the graph.
+ */
+type Snap = SnapshotFrom<typeof instanceMachine>;
+
+const NOW = 1_700_000_000_000;
+const AFTER = Number.POSITIVE_INFINITY;
+const S = 1000;
+const timeouts = { launchMs: 300 * S, bootMs: 600 * S, drainMs: 7200 * S, terminateRetryMs: 120 * S };
+
+const samples: InstanceEvent[] = [
+  { type: 'LAUNCHED', now: NOW, instanceId: 'i-0123', launchedAt: NOW, pricePerHour: 0.17 },
+  { type: 'LAUNCH_FAILED', now: NOW, reason: 'InsufficientInstanceCapacity' },
+  { type: 'AGENT_START_FAILED', now: NOW, reason: 'no container instance' },
+  { type: 'DRAIN_STARTED', now: NOW },
+  { type: 'DRAIN_FAILED', now: NOW, reason: 'throttled' },
+  { type: 'TERMINATE_FAILED', now: NOW, reason: 'throttled' },
+  { type: 'REGISTERED', now: NOW },
+  { type: 'AGENT_RUNNING', now: NOW },
+  { type: 'AGENT_STOPPED', now: NOW },
+  { type: 'BUSY', now: NOW },
+  { type: 'IDLE', now: NOW },
+  { type: 'IDLE', now: NOW - 1 }, // observed before the drain took effect
+  { type: 'SPOT_INTERRUPTION', now: NOW },
+  { type: 'INSTANCE_GONE', now: NOW },
+  { type: 'DRAIN', now: NOW, reason: 'idle and not needed' },
+  { type: 'RENEW', now: NOW, until: NOW + 3600 * S, reason: 'needed' },
+  { type: 'TICK', now: NOW },
+  { type: 'TICK', now: AFTER },
+];
+
+const key = (s: Snap) => {
+  const path = statePath(s.value);
+  return path.startsWith('booting') ? `${path}${s.context.busy ? ' (busy)' : ''}` : path;
+};
+
+const adopt = (phase: AdoptPhase, busy = false): InstanceInput => ({
+  key: 'k1',
+  pool: 'default',
+  now: NOW,
+  timeouts,
+  adopt: { phase, instanceId: 'i-0abc', launchedAt: NOW - 600 * S, pricePerHour: 0.17, busy },
+});
+const inputs: [string, InstanceInput][] = [
+  ['fresh', { key: 'k1', pool: 'default', now: NOW, timeouts }],
+  ['adopted booting', adopt('booting')],
+  ['adopted registered', adopt('registered')],
+  ['adopted agent-pending', adopt('agent-pending')],
+  ['adopted task-running idle', adopt('task-running')],
+  ['adopted task-running busy', adopt('task-running', true)],
+  ['adopted draining', adopt('draining')],
+  ['adopted terminating', adopt('terminating')],
+];
+
+const RANK = { requested: 0, booting: 1, 'task-running': 2, draining: 3, terminated: 4 } as const;
+const FORCING = new Set(['SPOT_INTERRUPTION', 'INSTANCE_GONE', 'AGENT_STOPPED']);
+const fmt = (e: InstanceEvent) => `${e.type}${e.type === 'TICK' ? (e.now === AFTER ? '(after deadline)' : '(before deadline)') : e.type === 'IDLE' && e.now < NOW ? '(stale)' : ''}`;
+
+const coverage = new CoverageRecorder('instance');
+const counts = { models: 0, vertices: 0, edges: 0, simplePaths: 0, edgePaths: 0, steps: 0 };
+
+/** Drive a real actor along `events`, checking every state; `expected` are the model's states. */
+function drive(input: InstanceInput, events: InstanceEvent[], expected: (string | undefined)[]): void {
+  const commands: InstanceCommand[] = [];
+  const actor = createActor(instanceMachine, { input, inspect: coverage.observer() });
+  actor.on('*', (c) => commands.push(c));
+  actor.start();
+  const trail = () => `${input.adopt ? `adopted ${input.adopt.phase}${input.adopt.busy ? ' busy' : ''}` : 'fresh'}: ${events.map(fmt).join(' → ')}`;
+  const at = (cond: boolean, msg: string) => {
+    if (!cond) expect.fail(`${msg}\n  path: ${trail()}\n  commands: ${commands.map((c) => c.type).join(', ')}`);
+  };
+
+  // Initial state.
+  let snap = actor.getSnapshot();
+  if (expected[0] !== undefined) at(key(snap) === expected[0], `initial state ${key(snap)}, model says ${expected[0]}`);
+  if (input.adopt) {
+    // Adopted where the cloud says it is: only the entry of that state may ask for something.
+    const entry = { 'booting.agent': 'startAgent', 'draining.terminating': 'terminate' }[statePath(snap.value)];
+    at(commands.map((c) => c.type).join() === (entry ?? ''), `adopted into ${statePath(snap.value)}: commands on entry`);
+  } else at(commands.length === 1 && commands[0]!.type === 'launch', 'a fresh instance issues exactly one launch');
+  const seen: InstanceEvent[] = [];
+
+  events.forEach((event, n) => {
+    const prev = snap;
+    const before = commands.length;
+    actor.send(event);
+    seen.push(event);
+    snap = actor.getSnapshot();
+    counts.steps++;
+    const fresh = commands.slice(before);
+    const from = statePath(prev.value);
+    const to = statePath(snap.value);
+    const want = expected[n + 1];
+    if (want !== undefined) at(key(snap) === want, `after ${fmt(event)}: actor in ${key(snap)}, model says ${want}`);
+
+    // Phases only move forward; a draining instance never goes back to work.
+    at(RANK[phaseOf(snap.value)] >= RANK[phaseOf(prev.value)], `${from} → ${to} goes backwards`);
+    // The one rule that costs a build: a busy agent ignores DRAIN, entirely.
+    if (from === 'task-running.busy' && event.type === 'DRAIN') {
+      at(to === from && fresh.length === 0, 'DRAIN changed a busy agent');
+      expect(snap.context).toEqual(prev.context);
+    }
+    // A stale IDLE (seen before the drain took effect) proves nothing.
+    if (from === 'draining.waiting' && event.type === 'IDLE' && prev.context.drainAckAt !== null && event.now < prev.context.drainAckAt) at(to === from, 'a stale IDLE ended a drain');
+    // A final state does not react.
+    if (prev.status === 'done') at(fresh.length === 0 && to === from, 'terminated reacted to an event');
+
+    // Commands: each exactly on the transition that calls for it.
+    const types = fresh.map((c) => c.type);
+    at(!types.includes('launch'), 'launch issued after the start');
+    const enteringAgent = to === 'booting.agent' && from !== 'booting.agent';
+    at(types.includes('startAgent') === enteringAgent, `startAgent ${enteringAgent ? 'missing on entering' : 'issued outside of entering'} booting.agent (${from} → ${to})`);
+    const enteringStop = to === 'draining.stopping' && from !== 'draining.stopping';
+    at(types.includes('drainAgent') === enteringStop, `drainAgent ${enteringStop ? 'missing on entering' : 'issued outside of entering'} draining.stopping (${from} → ${to})`);
+    const terminateDue = to === 'draining.terminating' && (from !== to || (event.type === 'TICK' && event.now >= prev.context.deadline));
+    at(types.includes('terminate') === terminateDue, `terminate ${terminateDue ? 'missing' : 'unexpected'} (${from} → ${to} on ${fmt(event)})`);
+    at(fresh.length <= 1, 'more than one command on one event');
+    for (const c of fresh) {
+      at(c.key === input.key && c.pool === input.pool, 'command for another instance');
+      if (c.type !== 'launch') at(c.instanceId === snap.context.instanceId && c.instanceId !== null, `${c.type} without this instance's id`);
+    }
+
+    // What must hold in each phase.
+    const phase = phaseOf(snap.value);
+    const all = commands.map((c) => c.type);
+    if (phase === 'requested') at(all.every((t) => t === 'launch'), 'no agent task may exist while requested');
+    if (phase === 'booting' || phase === 'task-running' || phase === 'draining') at(snap.context.instanceId !== null, `${to} without an instance id`);
+    if (to === 'booting.agentPending') at(!all.includes('startAgent'), 'an adopted pending agent is started twice');
+    if (phase === 'task-running') {
+      at(!all.includes('drainAgent') && !all.includes('terminate'), 'a running agent was drained or terminated');
+      at((to === 'task-running.busy') === snap.context.busy, `${to} disagrees with busy=${snap.context.busy}`);
+    }
+    if (phase === 'draining') at(!fresh.some((c) => c.type === 'startAgent'), 'a draining instance was handed work');
+    if (snap.context.forced) at(seen.some((e) => FORCING.has(e.type)), 'forced without a forcing event');
+    if (phase === 'terminated') {
+      at(snap.status === 'done', 'terminated is not final');
+      if (snap.context.instanceId !== null) at(all.includes('terminate') || event.type === 'INSTANCE_GONE', 'an instance with an id ended without a terminate and did not vanish');
+      else at(all.join() === 'launch' && (event.type === 'LAUNCH_FAILED' || event.type === 'TICK'), 'an instance without an id ended by something other than its launch failing');
+    }
+  });
+
+  // Terminated emits nothing more and stays, whatever arrives.
+  if (snap.status === 'done') {
+    for (const e of samples) {
+      const [next, actions] = transition(instanceMachine, snap, e);
+      at(statePath(next.value) === 'terminated' && actions.length === 0, `terminated reacted to ${fmt(e)}`);
+    }
+  }
+  actor.stop();
+}
+
+describe('instance lifecycle: every simple path of the real machine', () => {
+  for (const [label, input] of inputs) {
+    it(`${label}`, () => {
+      const model = createTestModel(instanceMachine, { events: samples, input, serializeState: (s) => key(s as Snap) });
+      const adj = model.getAdjacencyMap();
+      const simple = model.getSimplePaths();
+      const shortest = new Map(model.getShortestPaths({ allowDuplicatePaths: true }).map((p) => [key(p.state as Snap), p]));
+      counts.models++;
+      counts.vertices += Object.keys(adj).length;
+      counts.simplePaths += simple.length;
+      expect(simple.length).toBeGreaterThan(0);
+
+      for (const p of simple) {
+        // steps[0] is the initial state (event xstate.init); each later step is (event, state reached).
+        drive(
+          input,
+          p.steps.slice(1).map((s) => s.event as InstanceEvent),
+          p.steps.map((s) => key(s.state as Snap)),
+        );
+      }
+      // Every edge of the graph, as the last step after the shortest path to its source.
+      for (const [from, v] of Object.entries(adj)) {
+        const head = shortest.get(from);
+        expect(head, `no shortest path to ${from}`).toBeDefined();
+        for (const t of Object.values(v.transitions) as { event: InstanceEvent; state: Snap }[]) {
+          counts.edges++;
+          counts.edgePaths++;
+          const events = [...head!.steps.slice(1).map((s) => s.event as InstanceEvent), t.event];
+          drive(input, events, [...head!.steps.map((s) => key(s.state as Snap)), key(t.state)]);
+        }
+      }
+    });
+  }
+
+  it('takes every state and every transition of the definition', () => {
+    const m = coverage.missing(instanceMachine);
+    console.log(
+      `instance machine: ${m.totals.states - m.states.length}/${m.totals.states} states and ${m.totals.edges - m.edges.length}/${m.totals.edges} transitions covered; ` +
+        `${counts.models} models (fresh + 7 adoptions), ${counts.vertices} model states, ${counts.edges} model edges; ` +
+        `${counts.simplePaths} simple paths + ${counts.edgePaths} edge paths driven, ${counts.steps} steps checked`,
+    );
+    expect(m.states, 'state nodes no path reached').toEqual([]);
+    expect(m.edges, 'transitions no path took').toEqual([]);
+  });
+});
+
+describe('the coverage check itself', () => {
+  it('reports the states and transitions a run did not take', () => {
+    const rec = new CoverageRecorder('instance');
+    const actor = createActor(instanceMachine, { input: inputs[0]![1], inspect: rec.observer() });
+    actor.start();
+    actor.send({ type: 'LAUNCH_FAILED', now: NOW, reason: 'capacity' });
+    const m = rec.missing(instanceMachine);
+    expect(m.states).toContain('instance.booting');
+    expect(m.edges).toContain('instance.requested.routing --(always)[0]--> instance.booting.instance');
+    expect(m.edges).not.toContain('instance.requested.launching --LAUNCH_FAILED[0]--> instance.terminated');
+    expect(m.edges.length).toBe(m.totals.edges - 2); // the default routing edge and LAUNCH_FAILED
+  });
+});
