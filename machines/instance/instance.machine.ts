@@ -183,7 +183,7 @@ export const instanceMachine = setup({
       },
       states: {
         // The queue may have shown the agent busy before the cloud showed it running.
-        entered: { always: [{ guard: 'isBusy', target: 'busy' }, { target: 'idle' }] },
+        entered: { always: [{ guard: 'isBusy', target: 'busy', actions: { type: 'because', params: { reason: 'agent running, a stage already runs on it' } } }, { target: 'idle' }] },
         idle: {
           entry: 'markIdle',
           on: {

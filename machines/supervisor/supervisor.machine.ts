@@ -3,7 +3,7 @@ import type { PoolConfig, PlannerConfig } from '../../src/config/config.js';
 import type { FleetSnapshot } from '../../src/ports/cloud-provider.js';
 import type { QueueSnapshot } from '../../src/ports/queue-source.js';
 import { plan } from '../../src/planner/plan.js';
-import type { Decision, InstanceView, QueueView } from '../../src/planner/types.js';
+import type { Decision, InstanceView, LaunchFailures, QueueView } from '../../src/planner/types.js';
 import type { InstanceEvent, InstanceTimeouts } from '../instance/events.js';
 import { instanceMachine, statePath } from '../instance/instance.machine.js';
 import { adoptFactsOf, factsOfAdopted, fleetEvents, indexFleet, instanceView, NO_FACTS, queueEvents, type ChildView, type Facts } from './observe.js';
@@ -55,6 +55,8 @@ export interface SupervisorContext {
   stats: { launched: number; adopted: number; released: number; forced: number };
   /** Instance actors alive now. */
   live: number;
+  /** Per pool: launch failures in a row, for the planner's backoff. */
+  launchFailures: Record<string, LaunchFailures>;
 }
 
 type InstanceRef = ActorRefFrom<typeof instanceMachine>;
@@ -151,7 +153,14 @@ export const supervisorMachine = setup({
       if (event.type !== 'RESULT') return;
       const ref = self.getSnapshot().children[event.key] as InstanceRef | undefined;
       if (!ref) return;
-      if (event.event.type === 'LAUNCHED') enqueue.assign({ keys: { ...context.keys, [event.event.instanceId]: event.key } });
+      const pool = ref.getSnapshot().context.pool;
+      if (event.event.type === 'LAUNCHED') {
+        const { [pool]: _cleared, ...launchFailures } = context.launchFailures;
+        enqueue.assign({ keys: { ...context.keys, [event.event.instanceId]: event.key }, launchFailures });
+      } else if (event.event.type === 'LAUNCH_FAILED') {
+        const count = (context.launchFailures[pool]?.count ?? 0) + 1;
+        enqueue.assign({ launchFailures: { ...context.launchFailures, [pool]: { count, lastAt: event.event.now, reason: event.event.reason } } });
+      }
       enqueue.sendTo(ref, event.event);
     }),
 
@@ -176,7 +185,7 @@ export const supervisorMachine = setup({
         const v = c && instanceView(c);
         if (v) instances.push(v);
       }
-      const decisions = plan({ now, mode: p.mode, queue: context.queue, instances }, { pools: context.input.pools, planner: context.input.planner });
+      const decisions = plan({ now, mode: p.mode, queue: context.queue, instances, launchFailures: context.launchFailures }, { pools: context.input.pools, planner: context.input.planner });
       let seq = context.seq;
       let launched = 0;
       for (const d of decisions) {
@@ -223,6 +232,7 @@ export const supervisorMachine = setup({
     queue: { known: false, since: input.now, error: 'not yet polled' },
     stats: { launched: 0, adopted: 0, released: 0, forced: 0 },
     live: 0,
+    launchFailures: {},
   }),
   on: {
     QUEUE: { actions: ['rememberQueue', 'forwardQueue'] },

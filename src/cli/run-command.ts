@@ -3,7 +3,9 @@ import type { Config } from '../config/config.js';
 import { systemClock } from '../domain/clock.js';
 import { createLogger } from '../log/logger.js';
 import { describeError, isDdaError } from '../domain/errors.js';
-import { startDaemon } from '../runtime/daemon.js';
+import { startDaemon, type Daemon } from '../runtime/daemon.js';
+import { FleetView } from '../http/fleet-view.js';
+import { startStatusServer } from '../http/status-server.js';
 import { resolveBackends } from './backends.js';
 import { runSimulation } from './simulate-command.js';
 
@@ -39,12 +41,26 @@ export async function runDaemon(a: RunArgs): Promise<void> {
     logger.warn({ source: backends.source.kind, err: describeError(e) }, 'CI server not reachable at start: starting blind (holding until the queue is visible)');
   }
   const inspect = a.inspect ? await startInspector(logger) : undefined;
-  const daemon = startDaemon({ config: a.config, source: backends.source, cloud: backends.cloud, clock, logger, ...(inspect ? { inspect } : {}) });
+  let daemon: Daemon | undefined;
+  const view = new FleetView(() => daemon);
+  const http = a.env.DDA_HTTP_LISTEN ? await startStatusServer(view, a.env.DDA_HTTP_LISTEN) : undefined;
+  if (http) logger.info({ url: http.url }, 'status page: /status, /metrics, /healthz');
+  daemon = startDaemon({
+    config: a.config,
+    source: backends.source,
+    cloud: backends.cloud,
+    clock,
+    logger,
+    onDecision: view.onDecision,
+    onTransition: (t) => view.onTransition(t, clock.now()),
+    ...(inspect ? { inspect } : {}),
+  });
+  const running = daemon;
   logger.info({ source: backends.source.kind, cloud: backends.cloud.kind, pools: a.config.pools.map((p) => p.name) }, 'daemon started');
   await new Promise<void>((resolve) => {
     const onSignal = (sig: string) => {
       logger.info({ signal: sig, drain: a.drainOnExit }, a.drainOnExit ? 'stopping: draining the fleet' : 'stopping: leaving the fleet for the next daemon to adopt');
-      const done = a.drainOnExit ? daemon.stop() : daemon.halt();
+      const done = (a.drainOnExit ? running.stop() : running.halt()).finally(() => http?.close());
       void done.then(resolve, resolve);
     };
     process.once('SIGTERM', onSignal);

@@ -43,6 +43,9 @@ export const plannerSchema = z.object({
   warmBuffer: z.number().int().min(0).default(0),
   /** Queue unknown for this long: stop holding, drain to zero. */
   blindHoldSeconds: z.number().min(0).default(900),
+  /** After repeated launch failures in a pool, wait this long before the next try (doubling each time). */
+  launchBackoffSeconds: z.number().min(0).default(30),
+  launchBackoffMaxSeconds: z.number().min(0).default(600),
   /** Whole fleet, all pools. */
   maxInstances: z.number().int().min(0).default(16),
   /** USD per hour, whole fleet; launches that would pass it are held. */

@@ -1,7 +1,7 @@
 import type { Config, PoolConfig } from '../config/config.js';
 import { paidPeriodEnd } from './billing.js';
 import { groupByPool } from './pools.js';
-import type { Decision, HoldCode, InstanceView, World } from './types.js';
+import type { Decision, HoldCode, InstanceView, LaunchFailures, World } from './types.js';
 
 /**
  * The planner: world in, decisions out, each with a reason. Pure — no clock, no I/O.
@@ -53,6 +53,12 @@ export function plan(world: World, cfg: PlannerSettings): Decision[] {
     const why = `${w.pending} pending, ${w.onOurAgents} on our agents, ${pool.concurrency}/agent: want ${wanted}, have ${active.length}`;
 
     const shortfall = wanted - active.length;
+    const backoff = launchBackoffUntil(world.launchFailures?.[pool.name], cfg);
+    if (shortfall > 0 && backoff !== null && world.now < backoff.until) {
+      // A launch that keeps failing (wrong profile, no capacity anywhere) is not hammered.
+      out.push(hold(pool.name, 'launch-backoff', `${backoff.failures.count} launches failed in a row (last: ${backoff.failures.reason}): next try in ${Math.ceil((backoff.until - world.now) / 1000)} s (${why})`));
+      continue;
+    }
     if (shortfall > 0) {
       const price = pool.pricePerHour;
       const rooms: [number, HoldCode, string][] = [
@@ -127,6 +133,13 @@ function planBlind(world: World, cfg: PlannerSettings, byPool: Map<string, Insta
     }
   }
   return out;
+}
+
+/** The first failure is retried at the next tick; from the second on, back off exponentially. */
+export function launchBackoffUntil(f: LaunchFailures | undefined, cfg: PlannerSettings): { until: number; failures: LaunchFailures } | null {
+  if (!f || f.count < 2) return null;
+  const ms = Math.min(cfg.planner.launchBackoffSeconds * 2 ** (f.count - 2), cfg.planner.launchBackoffMaxSeconds) * 1000;
+  return { until: f.lastAt + ms, failures: f };
 }
 
 function renewalDue(i: InstanceView, now: number, cfg: PlannerSettings): { due: boolean; inMs: number; detail: string } {

@@ -19,11 +19,19 @@ export type QueueView =
   | { known: true; at: number; stages: readonly Stage[] }
   | { known: false; since: number; error: string };
 
+/** Consecutive launch failures of a pool since its last successful launch. */
+export interface LaunchFailures {
+  count: number;
+  lastAt: number;
+  reason: string;
+}
+
 export interface World {
   now: number;
   mode: 'running' | 'stopping';
   queue: QueueView;
   instances: readonly InstanceView[];
+  launchFailures?: Readonly<Record<string, LaunchFailures>>;
 }
 
 export type Decision =
@@ -40,4 +48,5 @@ export type HoldCode =
   | 'over-budget'
   | 'renewal-not-due'
   | 'stopping'
-  | 'unmatched-stages';
+  | 'unmatched-stages'
+  | 'launch-backoff';

@@ -93,6 +93,25 @@ describe('supervisor', () => {
     expect(s.commands.filter((c) => c.type === 'launch')).toHaveLength(1);
   });
 
+  it('counts launch failures in a row per pool and clears them on a successful launch', () => {
+    const s = start();
+    s.sup.send({ type: 'FLEET', snapshot: { at: T0, instances: [] } });
+    s.sup.send({ type: 'QUEUE', snapshot: { at: T0, stages: [stage('1')] } });
+    const fail = (n: number, at: number) => {
+      s.sup.send({ type: 'TICK', now: at });
+      s.sup.send({ type: 'RESULT', key: `dda-test-${n}`, event: { type: 'LAUNCH_FAILED', now: at + S, reason: 'CLOUD_FAILED: bad profile' } });
+    };
+    fail(1, T0 + 15 * S);
+    fail(2, T0 + 30 * S);
+    expect(s.sup.getSnapshot().context.launchFailures).toEqual({ default: { count: 2, lastAt: T0 + 31 * S, reason: 'CLOUD_FAILED: bad profile' } });
+    s.sup.send({ type: 'TICK', now: T0 + 45 * S });
+    expect(s.commands.filter((c) => c.type === 'launch')).toHaveLength(2);
+    s.sup.send({ type: 'TICK', now: T0 + 62 * S });
+    expect(s.commands.filter((c) => c.type === 'launch')).toHaveLength(3);
+    s.sup.send({ type: 'RESULT', key: 'dda-test-3', event: { type: 'LAUNCHED', now: T0 + 63 * S, instanceId: 'i-ok', launchedAt: T0 + 63 * S, pricePerHour: 0.17 } });
+    expect(s.sup.getSnapshot().context.launchFailures).toEqual({});
+  });
+
   it('does not call a just-launched instance gone before the grace period', () => {
     const s = start();
     s.sup.send({ type: 'FLEET', snapshot: { at: T0, instances: [] } });

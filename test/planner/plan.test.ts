@@ -146,6 +146,28 @@ describe('planner: blindness and stopping', () => {
   });
 });
 
+describe('planner: launch backoff', () => {
+  const failures = (count: number, lastAt = T0) => ({ default: { count, lastAt, reason: 'CLOUD_FAILED: Invalid IAM Instance Profile name' } });
+
+  it('retries a first failure at once, then backs off exponentially with a reason', () => {
+    const w = (count: number, now: number) => ({ ...world(pending(2), [], now), launchFailures: failures(count) });
+    expect(kinds(plan(w(1, T0 + 15 * S), cfg()))).toEqual(['launch:2']);
+    const ds = plan(w(2, T0 + 15 * S), cfg());
+    expect(kinds(ds)).toEqual(['hold:launch-backoff']);
+    expect((ds[0] as { reason: string }).reason).toMatch(/2 launches failed in a row \(last: CLOUD_FAILED: Invalid IAM Instance Profile name\): next try in 15 s/);
+    expect(kinds(plan(w(2, T0 + 30 * S), cfg()))).toEqual(['launch:2']);
+    expect(kinds(plan(w(3, T0 + 59 * S), cfg()))).toEqual(['hold:launch-backoff']);
+    expect(kinds(plan(w(3, T0 + 60 * S), cfg()))).toEqual(['launch:2']);
+    expect(kinds(plan(w(30, T0 + 599 * S), cfg()))).toEqual(['hold:launch-backoff']);
+    expect(kinds(plan(w(30, T0 + 600 * S), cfg()))).toEqual(['launch:2']);
+  });
+
+  it('never holds back letting idle agents go', () => {
+    const a = inst('idle', { idleSince: T0 });
+    expect(kinds(plan({ ...world([], [a], T0 + 600 * S), launchFailures: failures(5, T0 + 590 * S) }, cfg()))).toEqual([`drain:${a.key}`]);
+  });
+});
+
 describe('billing', () => {
   const perSecond = { periodSeconds: 1, minimumSeconds: 60 };
   const hourly = { periodSeconds: 3600, minimumSeconds: 3600 };
