@@ -40,7 +40,7 @@ export async function runDaemon(a: RunArgs): Promise<void> {
     if (isDdaError(e) && (e.code === 'SOURCE_UNAUTHORIZED' || e.code === 'SOURCE_FORBIDDEN' || e.code === 'SOURCE_UNSUPPORTED' || e.code === 'CONFIG_INVALID')) throw e;
     logger.warn({ source: backends.source.kind, err: describeError(e) }, 'CI server not reachable at start: starting blind (holding until the queue is visible)');
   }
-  const inspect = a.inspect ? await startInspector(logger) : undefined;
+  const inspect = a.inspect ? await startInspector(logger, a.env) : undefined;
   let daemon: Daemon | undefined;
   const view = new FleetView(() => daemon);
   const http = a.env.DDA_HTTP_LISTEN ? await startStatusServer(view, a.env.DDA_HTTP_LISTEN) : undefined;
@@ -71,10 +71,16 @@ export async function runDaemon(a: RunArgs): Promise<void> {
   process.exit(0);
 }
 
-async function startInspector(logger: pino.Logger) {
+/**
+ * Development only: a local bridge to the Stately inspector, fed by XState's inspection stream.
+ * Machine context and events carry no secrets (tokens and agent secrets never enter them).
+ */
+async function startInspector(logger: pino.Logger, env: NodeJS.ProcessEnv) {
+  const port = Number(env.DDA_INSPECT_PORT ?? 8383);
+  const { createInspectorServer } = await import('@statelyai/inspect/server');
   const { createWebSocketInspector } = await import('@statelyai/inspect');
-  const port = 8383;
+  createInspectorServer({ port, autoOpen: false });
   const inspector = createWebSocketInspector({ url: `ws://127.0.0.1:${port}` });
-  logger.info({ url: `ws://127.0.0.1:${port}` }, 'XState inspector: connect a WebSocket inspector server on this address');
+  logger.info({ url: `http://127.0.0.1:${port}` }, 'XState inspector: open this address in a browser');
   return inspector.inspect;
 }
