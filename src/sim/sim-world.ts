@@ -25,6 +25,16 @@ export interface SimFaults {
   spotInterruptionsPerHour?: number;
   /** Windows (ms epoch) in which the CI server answers errors. */
   queueOutages?: readonly (readonly [number, number])[];
+  /** Which capacity error a failed launch throws, chosen at random (default: CLOUD_CAPACITY). */
+  launchErrorCodes?: readonly ('CLOUD_CAPACITY' | 'CLOUD_LIMIT' | 'CLOUD_THROTTLED')[];
+  /** Windows (ms epoch) in which the CI server answers something that does not parse. */
+  queueGarbage?: readonly (readonly [number, number])[];
+  /** Fraction of queue polls whose answer arrives late (content as of the request). */
+  slowQueuePollRate?: number;
+  /** Delay of a late queue answer, seconds, uniform (default 1–20; past the poll timeout it is lost). */
+  slowQueuePollSeconds?: readonly [number, number];
+  /** Fraction of describes that answer what the previous describe answered (eventual consistency: late, and twice). */
+  laggingDescribeRate?: number;
 }
 
 export interface SimWorldOptions {
@@ -144,8 +154,23 @@ export class SimWorld {
     return { pending: this.pending.length, running: this.running.size };
   }
   /** For invariant checks: instance id → (busy, state). */
-  instanceStates(): { id: string; pool: string; state: ObservedInstance['state']; busy: boolean; draining: boolean }[] {
-    return [...this.instances.values()].map((i) => ({ id: i.id, pool: i.pool.name, state: i.state, busy: i.jobs.size > 0, draining: i.draining || i.noSchedule }));
+  instanceStates(): { id: string; key: string; pool: string; state: ObservedInstance['state']; busy: boolean; draining: boolean; pricePerHour: number; launchedAt: number; interrupted: boolean }[] {
+    return [...this.instances.values()].map((i) => ({
+      id: i.id,
+      key: i.key,
+      pool: i.pool.name,
+      state: i.state,
+      busy: i.jobs.size > 0,
+      draining: i.draining || i.noSchedule,
+      pricePerHour: i.price,
+      launchedAt: i.launchedAt,
+      interrupted: i.interruptionAt !== undefined,
+    }));
+  }
+
+  /** For invariant checks: jobs waiting for an agent, with their pool and arrival time. */
+  pendingJobs(): { id: string; pool: string | null; createdAt: number }[] {
+    return this.pending.map((j) => ({ id: j.job.id, pool: j.pool, createdAt: j.job.createdAt }));
   }
 
   /** Close the books on instances still running at the end of a run. */
@@ -242,10 +267,20 @@ export class SimWorld {
         for (const [from, to] of w.o.faults.queueOutages ?? []) {
           if (now >= from && now < to) throw new DdaError('SOURCE_HTTP', 'sim: CI server answered 503', { status: 503 });
         }
+        for (const [from, to] of w.o.faults.queueGarbage ?? []) {
+          if (now >= from && now < to) throw new DdaError('SOURCE_MALFORMED', 'sim: CI server answered something that is not a queue');
+        }
         const stages: Stage[] = [];
         for (const j of w.pending) stages.push({ id: j.job.id, status: 'pending', demand: j.job.demand, createdAt: j.job.createdAt });
         for (const j of w.running) stages.push({ id: j.job.id, status: 'running', demand: j.job.demand, agent: j.agent!, createdAt: j.job.createdAt, startedAt: j.startedAt! });
-        return { at: now, stages };
+        const snapshot = { at: now, stages };
+        // Draw only when the fault is on: runs without it keep their random sequence.
+        const slow = w.o.faults.slowQueuePollRate ?? 0;
+        if (slow > 0 && slow > w.rand()) {
+          const [lo, hi] = w.o.faults.slowQueuePollSeconds ?? [1, 20];
+          await new Promise<void>((resolve) => w.clock.setTimeout(resolve, (lo + (hi - lo) * w.rand()) * 1000));
+        }
+        return snapshot;
       },
       async drainAgent(name: string) {
         const i = w.instances.get(name);
@@ -300,7 +335,10 @@ export class SimWorld {
     if (!pool) throw new DdaError('CLOUD_FAILED', `sim: unknown pool ${req.pool}`);
     if ((this.o.faults.launchErrorRate ?? 0) > this.rand()) {
       this.stats.launchFailures++;
-      throw new DdaError('CLOUD_CAPACITY', 'sim: InsufficientInstanceCapacity');
+      const codes = this.o.faults.launchErrorCodes;
+      const code = codes?.length ? codes[Math.floor(this.rand() * codes.length)]! : 'CLOUD_CAPACITY';
+      const text = { CLOUD_CAPACITY: 'InsufficientInstanceCapacity', CLOUD_LIMIT: 'VcpuLimitExceeded', CLOUD_THROTTLED: 'RequestLimitExceeded' }[code];
+      throw new DdaError(code, `sim: ${text}`);
     }
     const now = this.clock.now();
     const id = `i-sim${(this.nextId++).toString(16).padStart(12, '0')}`;
@@ -385,7 +423,16 @@ export class SimWorld {
     this.stats.costUsd += (billedSeconds(now - i.launchedAt, this.o.billing) / 3600) * i.price;
   }
 
+  private lastDescribe: FleetSnapshot | null = null;
+
   private describe(): FleetSnapshot {
+    const lag = this.o.faults.laggingDescribeRate ?? 0;
+    if (lag > 0 && this.lastDescribe && lag > this.rand()) return this.lastDescribe;
+    this.lastDescribe = this.describeNow();
+    return this.lastDescribe;
+  }
+
+  private describeNow(): FleetSnapshot {
     const instances: ObservedInstance[] = [];
     for (const i of this.instances.values()) {
       instances.push({

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../log/logger.js';
-import { startDaemon } from '../runtime/daemon.js';
+import { startDaemon, type Daemon } from '../runtime/daemon.js';
 import type { Transition } from '../runtime/lifecycle-log.js';
 import { VirtualClock } from '../runtime/virtual-clock.js';
 import type { Decision } from '../planner/types.js';
@@ -25,6 +25,15 @@ export interface SimulationOptions {
   onClock?: (clock: VirtualClock) => void;
   /** Called after every simulated instant; for invariant checks. */
   onStep?: (world: SimWorld, now: number) => void;
+  /**
+   * Halt the daemon at these instants (ms epoch) and start a new one on the same world and
+   * clock, as a crash and restart would: the new supervisor must adopt the fleet from its tags.
+   */
+  restartsAt?: readonly number[];
+  /** Called with each daemon started (the first, then one per restart). */
+  onDaemon?: (daemon: Daemon, world: SimWorld) => void;
+  /** Called once at the end, before the last daemon is halted (its actors are still alive). */
+  beforeHalt?: (daemon: Daemon, world: SimWorld) => void;
 }
 
 export interface SimulationResult {
@@ -45,15 +54,28 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
   const world = new SimWorld({ ...o.config.simulatedCloud, ...o.world, clock, pools: o.config.pools, billing: o.config.planner.billing });
   world.load(o.jobs);
   const minFleet = o.config.pools.reduce((n, p) => n + p.min, 0);
-  const daemon = startDaemon({
-    config: o.config,
-    source: world.source,
-    cloud: world.cloud,
-    clock,
-    logger,
-    ...(o.onTransition ? { onTransition: o.onTransition } : {}),
-    ...(o.onDecision ? { onDecision: o.onDecision } : {}),
-  });
+  const start = () => {
+    const d = startDaemon({
+      config: o.config,
+      source: world.source,
+      cloud: world.cloud,
+      clock,
+      logger,
+      ...(o.onTransition ? { onTransition: o.onTransition } : {}),
+      ...(o.onDecision ? { onDecision: o.onDecision } : {}),
+    });
+    o.onDaemon?.(d, world);
+    return d;
+  };
+  let daemon = start();
+  for (const at of o.restartsAt ?? []) {
+    clock.setTimeout(() => {
+      const old = daemon;
+      void old.halt().then(() => {
+        if (daemon === old) daemon = start();
+      });
+    }, at - o.start);
+  }
   const lastArrival = o.jobs.reduce((m, j) => Math.max(m, j.createdAt), o.start);
   const hardEnd = Math.max(o.end, lastArrival) + (o.tailMs ?? 86_400_000);
   const settled = () => world.allJobsDone && world.liveInstances <= minFleet && daemon.supervisor.getSnapshot().context.live <= minFleet;
@@ -62,6 +84,7 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
     onStep?.(world, clock.now());
     return clock.now() >= o.end && settled();
   });
+  o.beforeHalt?.(daemon, world);
   await daemon.halt();
   world.finish();
   const report = buildReport(world.stats, {
