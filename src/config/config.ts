@@ -36,7 +36,7 @@ export const billingSchema = z.object({
 export const plannerSchema = z.object({
   billing: billingSchema.default({ periodSeconds: 1, minimumSeconds: 60 }),
   /** Per-second billing: an idle agent is let go after this long idle. */
-  idleGraceSeconds: z.number().min(0).default(120),
+  idleGraceSeconds: z.number().min(0).default(20),
   /** Periodic billing: the keep/let-go decision is made this long before the paid period ends. */
   renewalWindowSeconds: z.number().min(0).default(300),
   /** Idle agents kept per pool beyond demand (within max), to absorb the next build without a cold boot. */
@@ -64,9 +64,11 @@ export const lifecycleSchema = z.object({
 });
 
 export const runtimeSchema = z.object({
-  queuePollSeconds: z.number().min(0.1).default(15),
+  queuePollSeconds: z.number().min(0.1).default(10),
   fleetPollSeconds: z.number().min(0.1).default(30),
-  tickSeconds: z.number().min(0.1).default(15),
+  /** Fleet poll period while an instance is launching, booting or draining: a registered instance gets its agent sooner. */
+  fleetPollFastSeconds: z.number().min(0.1).default(5),
+  tickSeconds: z.number().min(0.1).default(30),
   pollTimeoutSeconds: z.number().min(0.1).default(10),
   /** Retries within one poll before it counts as unknown; backoff doubles from retryBaseSeconds. */
   pollRetries: z.number().int().min(0).default(2),

@@ -31,6 +31,8 @@ export interface DaemonOptions {
   /** Called for every lifecycle transition (after it is logged). */
   onTransition?: (t: Transition) => void;
   onDecision?: (d: Decision, now: number) => void;
+  /** False for in-memory sources and clouds (the simulator): no AbortSignal per poll. */
+  abortablePolls?: boolean;
 }
 
 export interface Daemon {
@@ -55,17 +57,22 @@ export function startDaemon(o: DaemonOptions): Daemon {
     logTransition(lifecycleLog, t);
     o.onTransition?.(t);
   });
-  const inspect: Observer<InspectionEvent> = {
-    next: (ev) => {
-      observer.next?.(ev);
-      o.inspect?.next?.(ev);
-    },
-  };
+  // Inspection costs a callback per actor step: only when someone reads the transitions.
+  const wantTransitions = Boolean(o.onTransition) || lifecycleLog.isLevelEnabled('info');
+  const inspect: Observer<InspectionEvent> | undefined =
+    wantTransitions || o.inspect
+      ? {
+          next: (ev) => {
+            if (wantTransitions) observer.next?.(ev);
+            o.inspect?.next?.(ev);
+          },
+        }
+      : undefined;
 
   const now0 = clock.now();
   const supervisor = createActor(supervisorMachine, {
     clock,
-    inspect,
+    ...(inspect ? { inspect } : {}),
     input: {
       now: now0,
       keyPrefix: `${rt.daemonId}-${now0.toString(36)}`,
@@ -122,7 +129,7 @@ export function startDaemon(o: DaemonOptions): Daemon {
 
   supervisor.start();
 
-  const pollOpts = { timeoutMs: rt.pollTimeoutSeconds * 1000, retries: rt.pollRetries, retryBaseMs: rt.retryBaseSeconds * 1000, scheduler, clock };
+  const pollOpts = { abortable: o.abortablePolls ?? true, timeoutMs: rt.pollTimeoutSeconds * 1000, retries: rt.pollRetries, retryBaseMs: rt.retryBaseSeconds * 1000, scheduler, clock };
   let queueFailures = 0;
   const queue$ = poll$((signal) => source.poll(signal), {
     ...pollOpts,
@@ -142,9 +149,17 @@ export function startDaemon(o: DaemonOptions): Daemon {
     }),
   );
   let fleetFailures = 0;
+  // Describe calls are free; waiting for them is not: poll fast while anything is changing.
+  const inTransition = () => {
+    for (const ref of Object.values(supervisor.getSnapshot().children)) {
+      const v = (ref as { getSnapshot(): { value: unknown } }).getSnapshot().value;
+      if (typeof v !== 'object' || v === null || !('task-running' in v)) return true;
+    }
+    return false;
+  };
   const fleet$ = poll$((signal) => cloud.describe(signal), {
     ...pollOpts,
-    periodMs: rt.fleetPollSeconds * 1000,
+    periodMs: () => (inTransition() ? Math.min(rt.fleetPollFastSeconds, rt.fleetPollSeconds) : rt.fleetPollSeconds) * 1000,
     timeoutError: () => new DdaError('CLOUD_UNAVAILABLE', `${cloud.kind}: describe timed out after ${rt.pollTimeoutSeconds} s`),
   }).pipe(
     map((r): SupervisorEvent => {
@@ -180,7 +195,16 @@ export function startDaemon(o: DaemonOptions): Daemon {
       for (const r of reaped) log.info({ kind: r.kind, id: r.id, reason: r.reason }, 'reaped orphan');
     }),
   );
-  subscription.add(merge(queue$, fleet$, tick$).pipe(filter(() => supervisor.getSnapshot().status === 'active')).subscribe((e) => send(e)));
+  subscription.add(
+    merge(queue$, fleet$, tick$)
+      .pipe(filter(() => supervisor.getSnapshot().status === 'active'))
+      .subscribe((e) => {
+        send(e);
+        // Decide as soon as the queue has been seen, not up to a tick later: by now the
+        // instance actors have taken in what it showed, so the plan reads settled state.
+        if (e.type === 'QUEUE' || e.type === 'QUEUE_UNKNOWN') send({ type: 'TICK', now: clock.now() });
+      }),
+  );
 
   async function halt(): Promise<void> {
     subscription.unsubscribe();

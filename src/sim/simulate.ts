@@ -61,6 +61,7 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
       cloud: world.cloud,
       clock,
       logger,
+      abortablePolls: false,
       ...(o.onTransition ? { onTransition: o.onTransition } : {}),
       ...(o.onDecision ? { onDecision: o.onDecision } : {}),
     });
