@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { parseConfig, type PlannerConfig, type PoolConfig } from '../src/config/config.js';
-import { percentile } from '../src/sim/report.js';
+import { waitStats } from '../src/sim/report.js';
 import { simulate } from '../src/sim/simulate.js';
 import type { SimWorld } from '../src/sim/sim-world.js';
 import { readTrace, traceWindow, type TraceJob } from '../src/sim/trace.js';
@@ -138,7 +138,6 @@ export async function runSpec(spec: RunSpec): Promise<RunResult> {
     world = await runPolicy({ policy: peerPolicy(spec.policy, spec.concurrency), jobs: w.jobs, start: w.start, end: w.end, pool, billing, seed: spec.seed, pricePerHour: spec.price, sampler });
   }
   const s = world.stats;
-  const waits = [...s.waitsMs].sort((a, b) => a - b);
   const paidHours = s.costUsd / spec.price;
   const r2 = (n: number) => Math.round(n * 100) / 100;
   const r4 = (n: number) => Math.round(n * 10_000) / 10_000;
@@ -147,10 +146,7 @@ export async function runSpec(spec: RunSpec): Promise<RunResult> {
     paid_hours: r2(paidHours),
     instance_hours: r2(s.instanceMs / 3_600_000),
     utilisation: paidHours > 0 ? r4(s.jobMs / 3_600_000 / (paidHours * spec.concurrency)) : 0,
-    wait_p50_s: r2(percentile(waits, 0.5) / 1000),
-    wait_p95_s: r2(percentile(waits, 0.95) / 1000),
-    wait_p99_s: r2(percentile(waits, 0.99) / 1000),
-    wait_max_s: r2((waits[waits.length - 1] ?? 0) / 1000),
+    ...waitStats(s.waitsMs),
     jobs: s.jobs,
     jobs_completed: s.completed,
     jobs_killed: s.killed,

@@ -30,8 +30,14 @@ export function percentile(sorted: readonly number[], q: number): number {
   return sorted[i]!;
 }
 
+/** Job wait percentiles in seconds (two decimals), from waits in milliseconds. */
+export function waitStats(waitsMs: readonly number[]): { wait_p50_s: number; wait_p95_s: number; wait_p99_s: number; wait_max_s: number } {
+  const waits = [...waitsMs].sort((a, b) => a - b);
+  const s = (ms: number) => Math.round(ms / 10) / 100;
+  return { wait_p50_s: s(percentile(waits, 0.5)), wait_p95_s: s(percentile(waits, 0.95)), wait_p99_s: s(percentile(waits, 0.99)), wait_max_s: s(waits[waits.length - 1] ?? 0) };
+}
+
 export function buildReport(s: SimStats, o: { start: number; end: number; instancesLeft: number; wallMs: number; concurrency: number }): SimReport {
-  const waits = [...s.waitsMs].sort((a, b) => a - b);
   const days = (o.end - o.start) / 86_400_000;
   const r2 = (n: number) => Math.round(n * 100) / 100;
   return {
@@ -44,10 +50,7 @@ export function buildReport(s: SimStats, o: { start: number; end: number; instan
     jobs_killed_by_decision: s.killedByDecision,
     instance_hours: r2(s.instanceMs / 3_600_000),
     cost_usd: r2(s.costUsd),
-    wait_p50_s: r2(percentile(waits, 0.5) / 1000),
-    wait_p95_s: r2(percentile(waits, 0.95) / 1000),
-    wait_p99_s: r2(percentile(waits, 0.99) / 1000),
-    wait_max_s: r2((waits[waits.length - 1] ?? 0) / 1000),
+    ...waitStats(s.waitsMs),
     peak_instances: s.peakInstances,
     launches: s.launches,
     launch_failures: s.launchFailures,

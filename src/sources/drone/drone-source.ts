@@ -5,7 +5,7 @@ import type { Clock } from '../../domain/clock.js';
 import { DdaError, isDdaError } from '../../domain/errors.js';
 import type { Demand } from '../../domain/pool.js';
 import type { QueueSnapshot, QueueSource, Stage } from '../../ports/queue-source.js';
-import { httpCall, parseJson, type HttpTarget } from '../http/request.js';
+import { httpCall, parseJson, httpTarget } from '../http/request.js';
 import { validate } from '../http/validate.js';
 
 /**
@@ -44,14 +44,7 @@ type DroneStage = z.infer<typeof stageSchema>;
 
 export function createDroneSource(opts: DroneSourceOptions): QueueSource {
   const log = opts.logger.child({ name: 'sources.drone' });
-  const target: HttpTarget = {
-    source: 'drone',
-    baseUrl: opts.server.replace(/\/+$/, ''),
-    auth: { kind: 'bearer', token: opts.token },
-    timeoutMs: opts.timeoutMs,
-    clock: opts.clock,
-    ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
-  };
+  const target = httpTarget('drone', { ...opts, auth: { kind: 'bearer', token: opts.token } });
 
   async function fetchQueue(signal?: AbortSignal): Promise<DroneStage[]> {
     const { text } = await httpCall(target, { method: 'GET', path: '/api/queue', signal });

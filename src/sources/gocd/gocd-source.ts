@@ -7,7 +7,7 @@ import { DdaError, isDdaError } from '../../domain/errors.js';
 import type { Demand } from '../../domain/pool.js';
 import type { QueueSnapshot, QueueSource, Stage } from '../../ports/queue-source.js';
 import { FirstSeen } from '../first-seen.js';
-import { httpCall, parseJson, type HttpAuth, type HttpTarget } from '../http/request.js';
+import { httpCall, parseJson, type HttpAuth, httpTarget } from '../http/request.js';
 import { validate } from '../http/validate.js';
 
 /**
@@ -75,14 +75,7 @@ export function createGocdSource(opts: GocdSourceOptions): QueueSource {
   const firstBuilding = new FirstSeen();
   // Learned once: servers before 20.6 only have the older path.
   let feedPath: string = GOCD_FEED_PATHS[0];
-  const target: HttpTarget = {
-    source: 'gocd',
-    baseUrl: opts.server.replace(/\/+$/, ''),
-    auth: opts.auth,
-    timeoutMs: opts.timeoutMs,
-    clock: opts.clock,
-    ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
-  };
+  const target = httpTarget('gocd', { ...opts, auth: opts.auth });
   const v7 = { accept: GOCD_AGENTS_MEDIA_TYPE };
 
   async function scheduledJobs(signal?: AbortSignal): Promise<Stage[]> {

@@ -23,6 +23,11 @@ export interface HttpTarget {
   dispatcher?: Dispatcher;
 }
 
+/** The target of one CI server: base URL without a trailing slash, auth, deadline, clock. */
+export function httpTarget(source: string, o: { server: string; auth: HttpAuth; timeoutMs: number; clock: Clock; dispatcher?: Dispatcher | undefined }): HttpTarget {
+  return { source, baseUrl: o.server.replace(/\/+$/, ''), auth: o.auth, timeoutMs: o.timeoutMs, clock: o.clock, ...(o.dispatcher ? { dispatcher: o.dispatcher } : {}) };
+}
+
 export interface HttpCall {
   method: 'GET' | 'PATCH' | 'DELETE';
   path: string;

@@ -6,7 +6,7 @@ import { DdaError, isDdaError } from '../../domain/errors.js';
 import type { Demand } from '../../domain/pool.js';
 import type { QueueSnapshot, QueueSource, Stage } from '../../ports/queue-source.js';
 import { FirstSeen } from '../first-seen.js';
-import { httpCall, parseJson, type HttpTarget } from '../http/request.js';
+import { httpCall, parseJson, httpTarget } from '../http/request.js';
 import { validate } from '../http/validate.js';
 
 /**
@@ -55,14 +55,7 @@ export function createWoodpeckerSource(opts: WoodpeckerSourceOptions): QueueSour
   const log = opts.logger.child({ name: 'sources.woodpecker' });
   const firstSeen = new FirstSeen();
   const firstRunning = new FirstSeen();
-  const target: HttpTarget = {
-    source: 'woodpecker',
-    baseUrl: opts.server.replace(/\/+$/, ''),
-    auth: { kind: 'bearer', token: opts.token },
-    timeoutMs: opts.timeoutMs,
-    clock: opts.clock,
-    ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
-  };
+  const target = httpTarget('woodpecker', { ...opts, auth: { kind: 'bearer', token: opts.token } });
 
   async function getJson<S extends z.ZodType>(path: string, schema: S, signal?: AbortSignal): Promise<z.infer<S>> {
     const { text } = await httpCall(target, { method: 'GET', path, signal });
