@@ -26,6 +26,11 @@ export interface SupervisorInput {
   planner: PlannerConfig;
   timeouts: InstanceTimeouts;
   goneGraceMs: number;
+  /**
+   * No launch until this long after start (the daemon passes the describe's consistency grace):
+   * an instance a previous daemon launched just before stopping may not be listed yet.
+   */
+  settleMs?: number;
 }
 
 export type SupervisorEvent =
@@ -60,6 +65,24 @@ export interface SupervisorContext {
 }
 
 type InstanceRef = ActorRefFrom<typeof instanceMachine>;
+
+/**
+ * Describe calls are eventually consistent: an instance launched less than a grace period ago
+ * may be missing from them. An instance the previous daemon launched just before it stopped
+ * can be missing from this daemon's first describes, so until `settleMs` has passed since
+ * start a launch would risk buying it twice (past the pool's max and the budget).
+ */
+function settlingHold(d: Extract<Decision, { kind: 'launch' }>, now: number, input: SupervisorInput): Decision | null {
+  const settleMs = input.settleMs ?? 0;
+  const settledAt = input.now + settleMs;
+  if (now >= settledAt) return null;
+  return {
+    kind: 'hold',
+    pool: d.pool,
+    code: 'fleet-settling',
+    reason: `fleet not settled since start: a describe may still omit instances launched in the last ${Math.round(settleMs / 1000)} s; launch in ${Math.ceil((settledAt - now) / 1000)} s (${d.reason})`,
+  };
+}
 
 function childrenOf(self: { getSnapshot(): { children: Record<string, unknown> } }): [string, InstanceRef][] {
   return Object.entries(self.getSnapshot().children) as [string, InstanceRef][];
@@ -185,7 +208,9 @@ export const supervisorMachine = setup({
         const v = c && instanceView(c);
         if (v) instances.push(v);
       }
-      const decisions = plan({ now, mode: p.mode, queue: context.queue, instances, launchFailures: context.launchFailures }, { pools: context.input.pools, planner: context.input.planner });
+      const decisions = plan({ now, mode: p.mode, queue: context.queue, instances, launchFailures: context.launchFailures }, { pools: context.input.pools, planner: context.input.planner }).map((d) =>
+        d.kind === 'launch' ? settlingHold(d, now, context.input) ?? d : d,
+      );
       let seq = context.seq;
       let launched = 0;
       for (const d of decisions) {

@@ -49,4 +49,5 @@ export type HoldCode =
   | 'renewal-not-due'
   | 'stopping'
   | 'unmatched-stages'
-  | 'launch-backoff';
+  | 'launch-backoff'
+  | 'fleet-settling';

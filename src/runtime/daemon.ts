@@ -85,6 +85,7 @@ export function startDaemon(o: DaemonOptions): Daemon {
         terminateRetryMs: lc.terminateRetrySeconds * 1000,
       },
       goneGraceMs: lc.goneGraceSeconds * 1000,
+      settleMs: lc.goneGraceSeconds * 1000,
     },
   });
 
