@@ -115,6 +115,11 @@ export function parseConfig(input: unknown, origin = 'config'): Config {
     names.add(p.name);
     if (p.min > p.max) throw new DdaError('CONFIG_INVALID', `${origin}: pools.${p.name}: min (${p.min}) is above max (${p.max})`);
   }
+  // Minimums the fleet limits cannot hold would starve every pool without one, silently.
+  const minSum = cfg.pools.reduce((n, p) => n + p.min, 0);
+  if (minSum > cfg.planner.maxInstances) throw new DdaError('CONFIG_INVALID', `${origin}: planner.maxInstances (${cfg.planner.maxInstances}) is below the pools' minimums (${minSum})`);
+  const minSpend = cfg.pools.reduce((n, p) => n + p.min * p.pricePerHour, 0);
+  if (minSpend > cfg.planner.budgetPerHour + 1e-9) throw new DdaError('CONFIG_INVALID', `${origin}: planner.budgetPerHour (${cfg.planner.budgetPerHour}) is below what the pools' minimums cost (${minSpend.toFixed(2)} USD/h)`);
   return cfg;
 }
 

@@ -185,3 +185,10 @@ describe('billing', () => {
     expect(paidPeriodEnd(T0, T0 + 10 * S, perSecond)).toBe(T0 + 60 * S);
   });
 });
+
+describe('configuration the planner could not honour', () => {
+  it('is refused at start, naming the setting', () => {
+    expect(() => parseConfig({ pools: [{ name: 'a', min: 3, max: 4 }, { name: 'b', min: 2, max: 4 }], planner: { maxInstances: 4 } })).toThrow("planner.maxInstances (4) is below the pools' minimums (5)");
+    expect(() => parseConfig({ pools: [{ name: 'a', min: 2, max: 4, pricePerHour: 1 }], planner: { budgetPerHour: 1.5 } })).toThrow("planner.budgetPerHour (1.5) is below what the pools' minimums cost (2.00 USD/h)");
+  });
+});
