@@ -19,7 +19,12 @@ export function busyDaySvg(title: string, dayStart: number, panels: readonly Day
   const rows = Math.ceil(panels.length / cols);
   const W = cols * (pw + m.l + m.r);
   const H = 40 + rows * (ph + m.t + m.b) + 20;
-  const yMax = Math.max(1, ...panels.flatMap((p) => p.series.map((s) => Math.max(s.instances, s.pending + s.running))));
+  // One scale for the panels that are comparable; a policy whose backlog runs away (hundreds
+  // of jobs) gets its own, or it would flatten every other panel to a line at zero.
+  const peaks = panels.map((p) => Math.max(1, ...p.series.map((s) => Math.max(s.instances, s.pending + s.running))));
+  const sorted = [...peaks].sort((a, b) => a - b);
+  const median = sorted[Math.floor(sorted.length / 2)] ?? 1;
+  const shared = Math.max(1, ...peaks.filter((v) => v <= 4 * median));
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`,
     `<rect width="100%" height="100%" fill="white"/>`,
@@ -27,6 +32,8 @@ export function busyDaySvg(title: string, dayStart: number, panels: readonly Day
     `<text x="${W - 10}" y="20" text-anchor="end"><tspan fill="#999">■ jobs in system</tspan>  <tspan fill="#d62728">— waiting</tspan>  <tspan fill="#1f77b4">— instances</tspan></text>`,
   ];
   panels.forEach((p, k) => {
+    const own = peaks[k]! > shared;
+    const yMax = own ? peaks[k]! : shared;
     const ox = (k % cols) * (pw + m.l + m.r) + m.l;
     const oy = 40 + Math.floor(k / cols) * (ph + m.t + m.b) + m.t;
     const x = (t: number) => ox + ((t - dayStart) / 86_400_000) * pw;
@@ -42,7 +49,7 @@ export function busyDaySvg(title: string, dayStart: number, panels: readonly Day
       if (close) d += `L${n1(x(dayStart + 86_400_000))},${n1(y(0))}Z`;
       return d;
     };
-    out.push(`<text x="${ox}" y="${oy - 6}" font-weight="bold">${esc(p.label)}</text>`);
+    out.push(`<text x="${ox}" y="${oy - 6}" font-weight="bold">${esc(p.label)}${own ? '<tspan font-weight="normal" fill="#d62728"> (own scale: backlog runs away)</tspan>' : ''}</text>`);
     out.push(`<rect x="${ox}" y="${oy}" width="${pw}" height="${ph}" fill="none" stroke="#ccc"/>`);
     for (let h = 0; h <= 24; h += 3) out.push(`<text x="${n1(x(dayStart + h * 3_600_000))}" y="${oy + ph + 14}" text-anchor="middle" fill="#666">${h}h</text>`);
     for (let v = 0; v <= yMax; v += Math.max(1, Math.ceil(yMax / 4))) out.push(`<text x="${ox - 4}" y="${n1(y(v) + 4)}" text-anchor="end" fill="#666">${v}</text>`);
