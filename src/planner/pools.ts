@@ -1,6 +1,6 @@
-import { demandKey } from '../domain/pool.js';
 import type { PoolConfig } from '../config/config.js';
 import type { Stage } from '../ports/queue-source.js';
+import { matchPools } from '../sources/match-pools.js';
 
 export interface PoolWork {
   /** Stages waiting for an agent (no agent has accepted them). */
@@ -16,29 +16,17 @@ export interface PoolGrouping {
 }
 
 /**
- * Group the queue by the pool that can serve each stage, with Drone's exact-match rule
- * (same os, arch, variant, kernel and exactly the same labels). Work accepted by agents that
- * are not ours (a static runner beside the fleet) is already served and is not counted.
+ * The work each pool must serve, by Drone's exact-match rule (`matchPools`). Work accepted by
+ * agents that are not ours (a static runner beside the fleet), or running somewhere we cannot
+ * name, is already served and is not counted.
  */
 export function groupByPool(stages: readonly Stage[], pools: readonly PoolConfig[], ourAgents: ReadonlySet<string>): PoolGrouping {
-  const poolByDemand = new Map<string, string>();
-  for (const p of pools) poolByDemand.set(demandKey(p.demand), p.name);
-  const byPool = new Map<string, PoolWork>(pools.map((p) => [p.name, { pending: 0, onOurAgents: 0 }]));
-  const unmatched: Stage[] = [];
-  for (const s of stages) {
-    if (s.agent) {
-      if (!ourAgents.has(s.agent)) continue;
-    } else if (s.status === 'running') {
-      continue; // running somewhere we cannot name: not ours to serve
-    }
-    const pool = poolByDemand.get(demandKey(s.demand));
-    if (pool === undefined) {
-      unmatched.push(s);
-      continue;
-    }
-    const w = byPool.get(pool)!;
-    if (s.agent) w.onOurAgents++;
-    else w.pending++;
+  const ours = stages.filter((s) => (s.agent ? ourAgents.has(s.agent) : s.status !== 'running'));
+  const match = matchPools(ours, pools);
+  const byPool = new Map<string, PoolWork>();
+  for (const [pool, list] of match.byPool) {
+    const onOurAgents = list.filter((s) => s.agent).length;
+    byPool.set(pool, { pending: list.length - onOurAgents, onOurAgents });
   }
-  return { byPool, unmatched };
+  return { byPool, unmatched: match.unmatched };
 }

@@ -192,3 +192,10 @@ describe('configuration the planner could not honour', () => {
     expect(() => parseConfig({ pools: [{ name: 'a', min: 2, max: 4, pricePerHour: 1 }], planner: { budgetPerHour: 1.5 } })).toThrow("planner.budgetPerHour (1.5) is below what the pools' minimums cost (2.00 USD/h)");
   });
 });
+
+describe('planner: pools declaring the same demand', () => {
+  it('the first pool in configuration order gets the work, as matchPools says', () => {
+    const c = parseConfig({ pools: [{ name: 'first', max: 4 }, { name: 'second', max: 4 }], planner: { maxInstances: 10, budgetPerHour: 10 } });
+    expect(plan(world(pending(2), []), c)).toEqual([expect.objectContaining({ kind: 'launch', pool: 'first', count: 2 })]);
+  });
+});
