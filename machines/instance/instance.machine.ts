@@ -253,6 +253,14 @@ export function phaseOf(value: unknown): Phase {
   return Object.keys(value as object)[0] as Phase;
 }
 
+/**
+ * Launching, booting or draining: a deadline is running (so it needs ticks) and the cloud is
+ * changing under it (so the fleet is worth describing often). A running agent is settled.
+ */
+export function isChanging(value: unknown): boolean {
+  return phaseOf(value) !== 'task-running';
+}
+
 /** `draining.waiting` style path of a state value. */
 export function statePath(value: unknown): string {
   if (typeof value === 'string') return value;

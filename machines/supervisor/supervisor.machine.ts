@@ -5,7 +5,7 @@ import type { QueueSnapshot } from '../../src/ports/queue-source.js';
 import { plan } from '../../src/planner/plan.js';
 import type { Decision, InstanceView, LaunchFailures, QueueView } from '../../src/planner/types.js';
 import type { InstanceEvent, InstanceTimeouts } from '../instance/events.js';
-import { instanceMachine, statePath } from '../instance/instance.machine.js';
+import { instanceMachine, isChanging } from '../instance/instance.machine.js';
 import { adoptFactsOf, factsOfAdopted, fleetEvents, indexFleet, instanceView, NO_FACTS, queueEvents, type ChildView, type Facts } from './observe.js';
 
 /**
@@ -193,8 +193,7 @@ export const supervisorMachine = setup({
       for (const [, ref] of childrenOf(self)) {
         const s = ref.getSnapshot();
         if (s.status !== 'active') continue;
-        const path = statePath(s.value);
-        if (!path.startsWith('task-running')) enqueue.sendTo(ref, { type: 'TICK', now: event.now });
+        if (isChanging(s.value)) enqueue.sendTo(ref, { type: 'TICK', now: event.now });
       }
     }),
 

@@ -8,6 +8,7 @@ import type { Decision } from '../planner/types.js';
 import type { CloudProvider } from '../ports/cloud-provider.js';
 import type { QueueSource } from '../ports/queue-source.js';
 import type { InstanceCommand } from '../../machines/instance/events.js';
+import { isChanging } from '../../machines/instance/instance.machine.js';
 import { supervisorMachine, type SupervisorEvent, type SupervisorMachine } from '../../machines/supervisor/supervisor.machine.js';
 import { clockScheduler } from './clock-scheduler.js';
 import { createInterpreter, type Interpreter } from './interpreter.js';
@@ -153,8 +154,7 @@ export function startDaemon(o: DaemonOptions): Daemon {
   // Describe calls are free; waiting for them is not: poll fast while anything is changing.
   const inTransition = () => {
     for (const ref of Object.values(supervisor.getSnapshot().children)) {
-      const v = (ref as { getSnapshot(): { value: unknown } }).getSnapshot().value;
-      if (typeof v !== 'object' || v === null || !('task-running' in v)) return true;
+      if (isChanging((ref as { getSnapshot(): { value: unknown } }).getSnapshot().value)) return true;
     }
     return false;
   };
