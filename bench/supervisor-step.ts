@@ -5,6 +5,7 @@ import type { ObservedInstance } from '../src/ports/cloud-provider.js';
 import type { Stage } from '../src/ports/queue-source.js';
 import { DEFAULT_DEMAND } from '../src/domain/pool.js';
 import { supervisorMachine } from '../machines/supervisor/supervisor.machine.js';
+import { liveCount } from '../machines/supervisor/selectors.js';
 
 /**
  * Micro-benchmark: one supervisor step at scale. 1,000 instance actors (adopted from a fleet
@@ -83,7 +84,7 @@ export function supervisorStep(o: { instances?: number; stages?: number; rounds?
     fleets.push(time(() => actor.send({ type: 'FLEET', snapshot: { at, instances } })));
     ticks.push(time(() => actor.send({ type: 'TICK', now: at })));
   }
-  const live = actor.getSnapshot().context.live;
+  const live = liveCount(actor.getSnapshot());
   if (live !== N) throw new Error(`expected ${N} instance actors, found ${live}`);
   const med = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
   const p90 = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length * 0.9)]!;

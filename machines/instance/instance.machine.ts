@@ -1,5 +1,6 @@
-import { assign, emit, setup } from 'xstate';
+import { assign, emit, enqueueActions, setup } from 'xstate';
 import type { AdoptPhase, InstanceCommand, InstanceEvent, InstanceInput, InstanceTimeouts } from './events.js';
+import type { InstanceReport, InstanceTag, InstanceView, ViewPhase } from './view.js';
 
 /**
  * One cloud instance running one CI agent: requested → booting → task-running → draining →
@@ -8,6 +9,10 @@ import type { AdoptPhase, InstanceCommand, InstanceEvent, InstanceInput, Instanc
  *
  * The one rule that costs money to get wrong lives in a guard here too, not only in the
  * planner: a busy agent ignores DRAIN (only a forced interruption ends a running build).
+ *
+ * Each leaf state says what it means with tags (see view.ts), and on entering it — or when a
+ * transition changes what others see — the instance reports its view to its parent, so the
+ * supervisor keeps the fleet without reading children's snapshots.
  */
 export interface InstanceContext {
   key: string;
@@ -29,6 +34,54 @@ export interface InstanceContext {
   forced: boolean;
   timeouts: InstanceTimeouts;
   adoptPhase: AdoptPhase | null;
+  /** The leaf state's meaning, set on entry from the same literal as its tags. */
+  at: Place;
+}
+
+interface Place {
+  state: string;
+  phase: ViewPhase;
+  tags: readonly InstanceTag[];
+  since: number;
+}
+
+/** A leaf state's tags and its entry actions (record where we are, then tell the parent). */
+function place(state: string, phase: ViewPhase, ...tags: InstanceTag[]) {
+  return {
+    tags: [phase, ...tags],
+    entry: [{ type: 'enter' as const, params: { state, phase, tags } }, 'report' as const],
+  };
+}
+const LAUNCHING = place('requested.launching', 'requested', 'capacity', 'changing');
+const BOOTING_INSTANCE = place('booting.instance', 'booting', 'capacity', 'changing', 'cancellable');
+const BOOTING_AGENT = place('booting.agent', 'booting', 'capacity', 'changing');
+const BOOTING_AGENT_PENDING = place('booting.agentPending', 'booting', 'capacity', 'changing');
+const IDLE = place('task-running.idle', 'idle', 'capacity');
+const BUSY = place('task-running.busy', 'busy', 'capacity');
+const DRAIN_STOPPING = place('draining.stopping', 'draining', 'changing');
+const DRAIN_RETRYING = place('draining.retrying', 'draining', 'changing');
+const DRAIN_WAITING = place('draining.waiting', 'draining', 'changing', 'drain-waiting');
+const TERMINATING = place('draining.terminating', 'draining', 'changing');
+const TERMINATED = place('terminated', 'terminated');
+
+/** The instance as others see it. */
+export function viewOf(c: InstanceContext): InstanceView {
+  return {
+    key: c.key,
+    pool: c.pool,
+    phase: c.at.phase,
+    state: c.at.state,
+    tags: c.at.tags,
+    cancellable: c.at.tags.includes('cancellable'),
+    instanceId: c.instanceId,
+    launchedAt: c.launchedAt,
+    idleSince: c.at.phase === 'idle' ? c.idleSince : null,
+    paidUntil: c.paidUntil,
+    pricePerHour: c.pricePerHour,
+    reason: c.reason,
+    forced: c.forced,
+    since: c.at.since,
+  };
 }
 
 type E = InstanceEvent;
@@ -40,6 +93,7 @@ export const instanceMachine = setup({
     events: {} as InstanceEvent,
     input: {} as InstanceInput,
     emitted: {} as InstanceCommand,
+    tags: {} as InstanceTag | ViewPhase,
   },
   guards: {
     deadlinePassed: ({ context, event }) => {
@@ -79,6 +133,15 @@ export const instanceMachine = setup({
     markIdle: assign(({ event, context }) => ({ busy: false, idleSince: withNow(event) ?? context.idleSince })),
     ackDrain: assign(({ event }) => ({ drainAckAt: withNow(event) })),
     renew: assign(({ event }) => (event.type === 'RENEW' ? { paidUntil: event.until, reason: event.reason } : {})),
+    enter: assign(({ context, event }, p: { state: string; phase: ViewPhase; tags: readonly InstanceTag[] }) => ({
+      at: { state: p.state, phase: p.phase, tags: p.tags, since: withNow(event) ?? context.at.since },
+    })),
+    /** Tell the supervisor what changed; an actor with no parent (a unit test) tells no one. */
+    report: enqueueActions(({ context, event, self, enqueue }) => {
+      if (!self._parent) return;
+      const report: InstanceReport = { type: 'INSTANCE_VIEW', view: viewOf(context), event: event.type };
+      enqueue.sendParent(report);
+    }),
   },
 }).createMachine({
   id: 'instance',
@@ -107,6 +170,7 @@ export const instanceMachine = setup({
       forced: false,
       timeouts: t,
       adoptPhase: a?.phase ?? null,
+      at: { state: '(new)', phase: 'requested', tags: [], since: input.now },
     };
   },
   initial: 'requested',
@@ -128,7 +192,8 @@ export const instanceMachine = setup({
           ],
         },
         launching: {
-          entry: 'emitLaunch',
+          tags: LAUNCHING.tags,
+          entry: [...LAUNCHING.entry, 'emitLaunch'],
           on: {
             LAUNCHED: { target: '#instance.booting', actions: 'recordLaunch' },
             LAUNCH_FAILED: { target: '#instance.terminated', actions: 'becauseEvent' },
@@ -150,6 +215,7 @@ export const instanceMachine = setup({
       },
       states: {
         instance: {
+          ...BOOTING_INSTANCE,
           on: {
             REGISTERED: { target: 'agent', actions: { type: 'because', params: { reason: 'container instance registered' } } },
             // Nothing can run here yet, so the planner may cancel a boot it no longer needs.
@@ -157,7 +223,8 @@ export const instanceMachine = setup({
           },
         },
         agent: {
-          entry: 'emitStartAgent',
+          tags: BOOTING_AGENT.tags,
+          entry: [...BOOTING_AGENT.entry, 'emitStartAgent'],
           on: {
             AGENT_RUNNING: { target: '#instance.task-running', actions: { type: 'because', params: { reason: 'agent running' } } },
             AGENT_START_FAILED: { target: '#instance.draining', actions: ['becauseEvent', { type: 'startDeadline', params: { timeout: 'drainMs' } }] },
@@ -166,6 +233,7 @@ export const instanceMachine = setup({
         },
         // Adopted with its agent already starting: do not start a second one.
         agentPending: {
+          ...BOOTING_AGENT_PENDING,
           on: {
             AGENT_RUNNING: { target: '#instance.task-running', actions: { type: 'because', params: { reason: 'agent running' } } },
             AGENT_STOPPED: { target: '#instance.draining', actions: [{ type: 'because', params: { reason: 'agent stopped while starting' } }, { type: 'startDeadline', params: { timeout: 'drainMs' } }] },
@@ -179,13 +247,14 @@ export const instanceMachine = setup({
         AGENT_STOPPED: { target: 'draining', actions: [{ type: 'forcedBecause', params: { reason: 'agent stopped' } }, { type: 'startDeadline', params: { timeout: 'drainMs' } }] },
         INSTANCE_GONE: { target: 'terminated', actions: { type: 'forcedBecause', params: { reason: 'instance vanished while running' } } },
         SPOT_INTERRUPTION: { target: 'draining', actions: [{ type: 'forcedBecause', params: { reason: 'forced: spot interruption' } }, { type: 'startDeadline', params: { timeout: 'drainMs' } }] },
-        RENEW: { actions: 'renew' },
+        RENEW: { actions: ['renew', 'report'] },
       },
       states: {
         // The queue may have shown the agent busy before the cloud showed it running.
         entered: { always: [{ guard: 'isBusy', target: 'busy', actions: { type: 'because', params: { reason: 'agent running, a stage already runs on it' } } }, { target: 'idle' }] },
         idle: {
-          entry: 'markIdle',
+          tags: IDLE.tags,
+          entry: ['markIdle', ...IDLE.entry],
           on: {
             BUSY: { target: 'busy', actions: { type: 'because', params: { reason: 'a stage runs on the agent' } } },
             DRAIN: { target: '#instance.draining', actions: ['becauseEvent', { type: 'startDeadline', params: { timeout: 'drainMs' } }] },
@@ -193,7 +262,8 @@ export const instanceMachine = setup({
         },
         // DRAIN is deliberately not handled here: a planner bug cannot stop a running build.
         busy: {
-          entry: 'markBusy',
+          tags: BUSY.tags,
+          entry: ['markBusy', ...BUSY.entry],
           on: { IDLE: { target: 'idle', actions: { type: 'because', params: { reason: 'nothing runs on the agent' } } } },
         },
       },
@@ -207,7 +277,8 @@ export const instanceMachine = setup({
       },
       states: {
         stopping: {
-          entry: 'emitDrainAgent',
+          tags: DRAIN_STOPPING.tags,
+          entry: [...DRAIN_STOPPING.entry, 'emitDrainAgent'],
           on: {
             DRAIN_STARTED: { target: 'waiting', actions: 'ackDrain' },
             DRAIN_FAILED: { target: 'retrying', actions: 'becauseEvent' },
@@ -215,6 +286,7 @@ export const instanceMachine = setup({
           },
         },
         retrying: {
+          ...DRAIN_RETRYING,
           on: {
             TICK: [
               { guard: 'deadlinePassed', target: 'terminating', actions: { type: 'because', params: { reason: 'drain deadline passed' } } },
@@ -223,6 +295,7 @@ export const instanceMachine = setup({
           },
         },
         waiting: {
+          ...DRAIN_WAITING,
           on: {
             AGENT_STOPPED: { target: 'terminating', actions: { type: 'because', params: { reason: 'agent finished and stopped' } } },
             IDLE: { guard: 'idleAfterDrain', target: 'terminating', actions: ['markIdle', { type: 'because', params: { reason: 'drained: nothing runs on the agent' } }] },
@@ -230,40 +303,25 @@ export const instanceMachine = setup({
           },
         },
         terminating: {
-          entry: ['emitTerminate', { type: 'startDeadline', params: { timeout: 'terminateRetryMs' } }],
+          tags: TERMINATING.tags,
+          entry: [{ type: 'startDeadline', params: { timeout: 'terminateRetryMs' } }, ...TERMINATING.entry, 'emitTerminate'],
           on: {
-            TERMINATE_FAILED: { actions: 'becauseEvent' },
+            TERMINATE_FAILED: { actions: ['becauseEvent', 'report'] },
             // Re-enter to re-issue the terminate: the instance must never be left running.
             TICK: { guard: 'deadlinePassed', target: 'terminating', reenter: true, actions: { type: 'because', params: { reason: 'terminate not yet effective: retrying' } } },
           },
         },
       },
     },
-    terminated: { type: 'final' },
+    terminated: { type: 'final', ...TERMINATED },
   },
 });
 
 export type InstanceMachine = typeof instanceMachine;
 
-/** The five lifecycle phases the user named, from a snapshot value. */
-export type Phase = 'requested' | 'booting' | 'task-running' | 'draining' | 'terminated';
-
-export function phaseOf(value: unknown): Phase {
-  if (typeof value === 'string') return value as Phase;
-  return Object.keys(value as object)[0] as Phase;
-}
-
-/**
- * Launching, booting or draining: a deadline is running (so it needs ticks) and the cloud is
- * changing under it (so the fleet is worth describing often). A running agent is settled.
- */
-export function isChanging(value: unknown): boolean {
-  return phaseOf(value) !== 'task-running';
-}
-
-/** `draining.waiting` style path of a state value. */
-export function statePath(value: unknown): string {
+/** The state a snapshot is in, for people and tests (`draining.waiting`); never parse it. */
+export function stateLabel(value: unknown): string {
   if (typeof value === 'string') return value;
   const [k, v] = Object.entries(value as Record<string, unknown>)[0]!;
-  return `${k}.${statePath(v)}`;
+  return `${k}.${stateLabel(v)}`;
 }

@@ -1,8 +1,6 @@
 import type { FleetSnapshot, ObservedInstance } from '../../src/ports/cloud-provider.js';
-import type { InstanceView } from '../../src/planner/types.js';
 import type { AdoptFacts, InstanceEvent } from '../instance/events.js';
-import type { InstanceContext } from '../instance/instance.machine.js';
-import { phaseOf, statePath } from '../instance/instance.machine.js';
+import { hasTag, type InstanceView } from '../instance/view.js';
 
 /**
  * Pure translation between snapshots of the outside world and the instance actors' events.
@@ -21,26 +19,20 @@ export const NO_FACTS: Facts = { registered: false, agent: 'none', interrupted: 
 const GONE_STATES = new Set<ObservedInstance['state']>(['shutting-down', 'terminated']);
 const STOPPED_STATES = new Set<ObservedInstance['state']>(['stopping', 'stopped']);
 
-export interface ChildView {
-  value: unknown;
-  context: InstanceContext;
-}
-
-export const isDrainWaiting = (c: ChildView) => statePath(c.value) === 'draining.waiting';
+const isDrainWaiting = (v: InstanceView) => hasTag(v, 'drain-waiting');
 
 /** Events for one instance from a fleet observation; `obs` undefined = not in the describe. */
 export function fleetEvents(
-  child: ChildView,
+  view: InstanceView,
   prev: Facts,
   obs: ObservedInstance | undefined,
   at: number,
   goneGraceMs: number,
 ): { events: InstanceEvent[]; facts: Facts } {
-  const ctx = child.context;
   const events: InstanceEvent[] = [];
   if (!obs || GONE_STATES.has(obs.state)) {
     // Eventual consistency: an instance just launched may not be listed yet.
-    const seenLongEnough = ctx.launchedAt !== null && at - ctx.launchedAt >= goneGraceMs;
+    const seenLongEnough = view.launchedAt !== null && at - view.launchedAt >= goneGraceMs;
     if (obs || seenLongEnough) events.push({ type: 'INSTANCE_GONE', now: at });
     return { events, facts: prev };
   }
@@ -50,15 +42,15 @@ export function fleetEvents(
   if (agent === 'running' && prev.agent !== 'running') events.push({ type: 'AGENT_RUNNING', now: at });
   const wasUp = prev.agent === 'running' || prev.agent === 'pending';
   if (agent !== 'running' && agent !== 'pending' && wasUp) events.push({ type: 'AGENT_STOPPED', now: at });
-  else if (isDrainWaiting(child) && agent !== 'running' && agent !== 'pending') events.push({ type: 'AGENT_STOPPED', now: at });
+  else if (isDrainWaiting(view) && agent !== 'running' && agent !== 'pending') events.push({ type: 'AGENT_STOPPED', now: at });
   if (facts.interrupted && !prev.interrupted) events.push({ type: 'SPOT_INTERRUPTION', now: at });
   return { events, facts };
 }
 
 /** BUSY/IDLE for one instance from a queue observation. */
-export function queueEvents(child: ChildView, prev: Facts, busy: boolean, at: number): { events: InstanceEvent[]; facts: Facts } {
+export function queueEvents(view: InstanceView, prev: Facts, busy: boolean, at: number): { events: InstanceEvent[]; facts: Facts } {
   const facts = { ...prev, busy };
-  if (busy !== prev.busy || isDrainWaiting(child)) return { events: [{ type: busy ? 'BUSY' : 'IDLE', now: at }], facts };
+  if (busy !== prev.busy || isDrainWaiting(view)) return { events: [{ type: busy ? 'BUSY' : 'IDLE', now: at }], facts };
   return { events: [], facts };
 }
 
@@ -78,40 +70,9 @@ export function factsOfAdopted(obs: ObservedInstance, busy: boolean): Facts {
   return { registered: obs.registered, agent: obs.agent, interrupted: obs.interruptionAt !== undefined, busy };
 }
 
-/** The planner's view of one live instance actor. */
-export function instanceView(child: ChildView): InstanceView | null {
-  const phase = phaseOf(child.value);
-  const path = statePath(child.value);
-  const c = child.context;
-  const base = {
-    key: c.key,
-    pool: c.pool,
-    instanceId: c.instanceId,
-    launchedAt: c.launchedAt,
-    idleSince: c.idleSince,
-    paidUntil: c.paidUntil,
-    pricePerHour: c.pricePerHour,
-    cancellable: path === 'booting.instance',
-  };
-  switch (phase) {
-    case 'terminated':
-      return null;
-    case 'task-running':
-      return { ...base, phase: path === 'task-running.busy' ? 'busy' : 'idle' };
-    default:
-      return { ...base, phase };
-  }
-}
-
-/** Index a fleet snapshot by our key tag and by instance id. */
-export function indexFleet(s: FleetSnapshot): { byKey: Map<string, ObservedInstance>; byId: Map<string, ObservedInstance> } {
-  const byKey = new Map<string, ObservedInstance>();
+/** Index a fleet snapshot by instance id. */
+export function indexFleet(s: FleetSnapshot): Map<string, ObservedInstance> {
   const byId = new Map<string, ObservedInstance>();
-  for (const o of s.instances) {
-    byId.set(o.instanceId, o);
-    // A terminated twin (same key, older id) must not shadow the live one.
-    const seen = byKey.get(o.key);
-    if (!seen || GONE_STATES.has(seen.state)) byKey.set(o.key, o);
-  }
-  return { byKey, byId };
+  for (const o of s.instances) byId.set(o.instanceId, o);
+  return byId;
 }

@@ -1,22 +1,26 @@
-import { assign, emit, enqueueActions, setup, type ActorRefFrom } from 'xstate';
+import { assign, emit, enqueueActions, initialTransition, setup } from 'xstate';
 import type { PoolConfig, PlannerConfig } from '../../src/config/config.js';
 import type { FleetSnapshot } from '../../src/ports/cloud-provider.js';
 import type { QueueSnapshot } from '../../src/ports/queue-source.js';
 import { plan } from '../../src/planner/plan.js';
-import type { Decision, InstanceView, LaunchFailures, QueueView } from '../../src/planner/types.js';
-import type { InstanceEvent, InstanceTimeouts } from '../instance/events.js';
-import { instanceMachine, isChanging } from '../instance/instance.machine.js';
-import { adoptFactsOf, factsOfAdopted, fleetEvents, indexFleet, instanceView, NO_FACTS, queueEvents, type ChildView, type Facts } from './observe.js';
+import type { CloudView, Decision, InstanceView as PlannedInstance, LaunchFailures, QueueView } from '../../src/planner/types.js';
+import type { InstanceEvent, InstanceInput, InstanceTimeouts } from '../instance/events.js';
+import { instanceMachine, viewOf } from '../instance/instance.machine.js';
+import { hasTag, type InstanceReport, type InstanceView, type ViewPhase } from '../instance/view.js';
+import { adoptFactsOf, factsOfAdopted, fleetEvents, indexFleet, NO_FACTS, queueEvents, type Facts } from './observe.js';
 
 /**
  * The fleet's supervisor: adopts what the cloud shows on start, then on every observation
  * forwards each instance's changed facts to its actor, and on every tick asks the planner and
  * applies its decisions (spawn for launches, DRAIN / RENEW to chosen actors). Pure: time comes
- * in events, effects go out as the instance actors' emitted commands.
+ * in events, effects go out as the instance actors' emitted commands, and what it knows of
+ * each instance is the view that instance reported (INSTANCE_VIEW), kept in `fleet` — it never
+ * reads a child's snapshot, so `transition()` computes its every step.
  *
  * Modes: `adopting` (no planning until the fleet is known, so nothing is bought twice),
- * `running`, `degraded` (queue unknown: the planner holds, then drains to zero),
- * `stopping` (no launches; idle agents drained) and `stopped`.
+ * `running`, `degraded` (queue unknown: the planner holds, then drains to zero), `blind`
+ * (the cloud's describe fails: no launches), `stopping` (no launches; idle agents drained) and
+ * `stopped`.
  */
 export interface SupervisorInput {
   now: number;
@@ -41,30 +45,49 @@ export type SupervisorEvent =
   | { type: 'TICK'; now: number }
   | { type: 'RESULT'; key: string; event: InstanceEvent }
   | { type: 'STOP'; now: number }
+  | InstanceReport
   | { type: `xstate.done.actor.${string}`; actorId: string };
 
+/** One instance actor changed state: the lifecycle log line. */
+export interface InstanceTransition {
+  key: string;
+  instance: string | null;
+  pool: string;
+  from: string;
+  to: string;
+  /** The phases behind `from` and `to` (null before the first). */
+  fromPhase: ViewPhase | null;
+  toPhase: ViewPhase;
+  event: string;
+  reason: string;
+  forced: boolean;
+}
+
 export type SupervisorEmitted =
-  | { type: 'spawned'; key: string; pool: string; adopted: boolean }
+  | { type: 'spawned'; key: string; pool: string; adopted: boolean; note?: string }
+  | ({ type: 'transition' } & InstanceTransition)
   | { type: 'released'; key: string; pool: string; instanceId: string | null; reason: string; forced: boolean }
-  | { type: 'decision'; now: number; decision: Decision };
+  | { type: 'decision'; now: number; decision: Decision }
+  | { type: 'mode'; mode: SupervisorMode; event: string; reason: string };
+
+export type SupervisorMode = 'adopting' | 'running' | 'degraded' | 'blind' | 'stopping' | 'stopped';
 
 export interface SupervisorContext {
   input: SupervisorInput;
   seq: number;
-  /** instance id → actor key, to route observations. */
-  keys: Record<string, string>;
+  /** Every live instance actor by key, as it last reported itself. */
+  fleet: Record<string, InstanceView>;
   /** What each actor has been told, to forward only changes. */
   facts: Record<string, Facts>;
   queue: QueueView;
+  cloud: CloudView;
   /** Running totals for the status page and the simulator's report. */
   stats: { launched: number; adopted: number; released: number; forced: number };
-  /** Instance actors alive now. */
-  live: number;
   /** Per pool: launch failures in a row, for the planner's backoff. */
   launchFailures: Record<string, LaunchFailures>;
+  /** The holds of the last plan: why the fleet is not what the queue asks for. */
+  holds: Extract<Decision, { kind: 'hold' }>[];
 }
-
-type InstanceRef = ActorRefFrom<typeof instanceMachine>;
 
 /**
  * Describe calls are eventually consistent: an instance launched less than a grace period ago
@@ -84,14 +107,13 @@ function settlingHold(d: Extract<Decision, { kind: 'launch' }>, now: number, inp
   };
 }
 
-function childrenOf(self: { getSnapshot(): { children: Record<string, unknown> } }): [string, InstanceRef][] {
-  return Object.entries(self.getSnapshot().children) as [string, InstanceRef][];
+/** The view a new actor starts with, computed as the actor itself will: it reports the same. */
+function initialView(input: InstanceInput): InstanceView {
+  return viewOf(initialTransition(instanceMachine, input)[0].context);
 }
 
-function viewOf(ref: InstanceRef): ChildView | null {
-  const s = ref.getSnapshot();
-  return s.status === 'active' || s.status === 'done' ? { value: s.value, context: s.context } : null;
-}
+const isLive = (v: InstanceView): v is InstanceView & { phase: PlannedInstance['phase'] } => v.phase !== 'terminated';
+
 
 export const supervisorMachine = setup({
   types: {
@@ -102,9 +124,16 @@ export const supervisorMachine = setup({
   },
   actors: { instance: instanceMachine },
   guards: {
-    noChildren: ({ context }) => context.live === 0,
+    noChildren: ({ context }) => Object.keys(context.fleet).length === 0,
+    queueKnown: ({ context }) => context.queue.known,
   },
   actions: {
+    announce: emit(({ event }, p: { mode: SupervisorMode }) => ({
+      type: 'mode' as const,
+      mode: p.mode,
+      event: event.type,
+      reason: event.type === 'QUEUE_UNKNOWN' || event.type === 'FLEET_UNKNOWN' ? event.error : '',
+    })),
     rememberQueue: assign(({ event }) => (event.type === 'QUEUE' ? { queue: { known: true as const, at: event.snapshot.at, stages: event.snapshot.stages } } : {})),
     forgetQueue: assign(({ context, event }) => {
       if (event.type !== 'QUEUE_UNKNOWN') return {};
@@ -112,138 +141,171 @@ export const supervisorMachine = setup({
       const since = context.queue.known ? event.at : context.queue.since;
       return { queue: { known: false as const, since, error: event.error } };
     }),
+    rememberCloud: assign(({ context }) => (context.cloud.known ? {} : { cloud: { known: true as const } })),
+    forgetCloud: assign(({ context, event }) => {
+      if (event.type !== 'FLEET_UNKNOWN') return {};
+      const since = context.cloud.known ? event.at : context.cloud.since;
+      return { cloud: { known: false as const, since, error: event.error } };
+    }),
+
+    /** An instance told us what it is now; the log hears of a change of state. */
+    takeView: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'INSTANCE_VIEW') return;
+      const v = event.view;
+      const prev = context.fleet[v.key];
+      if (!prev) return; // already released
+      if (prev.state !== v.state) {
+        enqueue.emit({ type: 'transition', key: v.key, instance: v.instanceId, pool: v.pool, from: prev.state, to: v.state, fromPhase: prev.phase, toPhase: v.phase, event: event.event, reason: v.reason, forced: v.forced });
+      }
+      enqueue.assign({ fleet: { ...context.fleet, [v.key]: v } });
+    }),
 
     /** Forward BUSY/IDLE changes from a queue snapshot. */
-    forwardQueue: enqueueActions(({ context, event, self, enqueue }) => {
+    forwardQueue: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'QUEUE') return;
       const busy = new Set<string>();
       for (const s of event.snapshot.stages) if (s.agent) busy.add(s.agent);
       const facts = { ...context.facts };
-      for (const [key, ref] of childrenOf(self)) {
-        const child = viewOf(ref);
-        if (!child?.context.instanceId) continue;
-        const r = queueEvents(child, facts[key] ?? NO_FACTS, busy.has(child.context.instanceId), event.snapshot.at);
+      for (const [key, view] of Object.entries(context.fleet)) {
+        if (!view.instanceId || !isLive(view)) continue;
+        const r = queueEvents(view, facts[key] ?? NO_FACTS, busy.has(view.instanceId), event.snapshot.at);
         facts[key] = r.facts;
-        for (const e of r.events) enqueue.sendTo(ref, e);
+        for (const e of r.events) enqueue.sendTo(key, e);
       }
       enqueue.assign({ facts });
     }),
 
     /** Forward fleet facts; adopt tagged instances no actor owns. */
-    forwardFleet: enqueueActions(({ context, event, self, enqueue }) => {
+    forwardFleet: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'FLEET') return;
       const at = event.snapshot.at;
-      const { byKey, byId } = indexFleet(event.snapshot);
+      const byId = indexFleet(event.snapshot);
       const facts = { ...context.facts };
-      const keys = { ...context.keys };
+      const fleet = { ...context.fleet };
       const owned = new Set<string>();
-      for (const [key, ref] of childrenOf(self)) {
-        const child = viewOf(ref);
-        if (!child) continue;
-        const id = child.context.instanceId;
-        const obs = id ? byId.get(id) : byKey.get(key);
-        if (obs) owned.add(obs.instanceId);
-        if (!id) continue; // launch in flight: its result carries the id
-        const r = fleetEvents(child, facts[key] ?? NO_FACTS, obs, at, context.input.goneGraceMs);
+      // A launch still in flight owns whatever carries its key: its answer says which twin.
+      const launching = new Set<string>();
+      for (const [key, view] of Object.entries(context.fleet)) {
+        if (!isLive(view)) continue;
+        const id = view.instanceId;
+        if (!id) {
+          launching.add(key);
+          continue;
+        }
+        owned.add(id);
+        const r = fleetEvents(view, facts[key] ?? NO_FACTS, byId.get(id), at, context.input.goneGraceMs);
         facts[key] = r.facts;
-        for (const e of r.events) enqueue.sendTo(ref, e);
+        for (const e of r.events) enqueue.sendTo(key, e);
       }
       const busyAgents = context.queue.known ? new Set(context.queue.stages.flatMap((s) => (s.agent ? [s.agent] : []))) : new Set<string>();
       let adopted = 0;
       for (const obs of event.snapshot.instances) {
-        if (owned.has(obs.instanceId) || keys[obs.instanceId]) continue;
+        if (owned.has(obs.instanceId) || launching.has(obs.key)) continue;
         const busy = busyAgents.has(obs.instanceId);
         const adopt = adoptFactsOf(obs, busy);
         if (!adopt) continue;
-        const key = obs.key && !self.getSnapshot().children[obs.key] ? obs.key : `adopted-${obs.instanceId}`;
+        // Two live instances may carry one key (a RunInstances retried after a lost answer):
+        // each is an instance we pay for, so each gets an actor, under an identity of its own.
+        const twin = Boolean(obs.key) && fleet[obs.key] !== undefined;
+        const key = obs.key && !twin ? obs.key : `adopted-${obs.instanceId}`;
+        if (fleet[key]) continue; // cannot happen: an instance id names one actor
+        const input: InstanceInput = { key, pool: obs.pool, now: at, timeouts: context.input.timeouts, adopt };
+        const view = initialView(input);
+        const note = twin ? `instance ${obs.instanceId} carries key ${obs.key}, which another instance already has: adopted as ${key}` : undefined;
         // Announced first: emitted events and child starts are both deferred, in order, so
         // the runtime can listen to the child before its first command.
-        enqueue.emit({ type: 'spawned', key, pool: obs.pool, adopted: true });
-        enqueue.spawnChild('instance', {
-          id: key,
-          systemId: `instance.${key}`,
-          input: { key, pool: obs.pool, now: at, timeouts: context.input.timeouts, adopt },
-        });
-        keys[obs.instanceId] = key;
+        enqueue.emit({ type: 'spawned', key, pool: obs.pool, adopted: true, ...(note ? { note } : {}) });
+        enqueue.emit({ type: 'transition', key, instance: view.instanceId, pool: view.pool, from: '(new)', to: view.state, fromPhase: null, toPhase: view.phase, event: 'xstate.init', reason: view.reason, forced: false });
+        enqueue.spawnChild('instance', { id: key, systemId: `instance.${key}`, input });
+        fleet[key] = view;
+        owned.add(obs.instanceId);
         facts[key] = factsOfAdopted(obs, busy);
         adopted++;
       }
-      enqueue.assign({ facts, keys, live: context.live + adopted, stats: { ...context.stats, adopted: context.stats.adopted + adopted } });
+      enqueue.assign({ facts, fleet, stats: { ...context.stats, adopted: context.stats.adopted + adopted } });
     }),
 
-    /** Interpreter results go to the actor they concern; a launch result also teaches us its id. */
-    forwardResult: enqueueActions(({ context, event, self, enqueue }) => {
+    /** Interpreter results go to the actor they concern. */
+    forwardResult: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'RESULT') return;
-      const ref = self.getSnapshot().children[event.key] as InstanceRef | undefined;
-      if (!ref) return;
-      const pool = ref.getSnapshot().context.pool;
+      const view = context.fleet[event.key];
+      if (!view) return;
+      const pool = view.pool;
       if (event.event.type === 'LAUNCHED') {
-        const { [pool]: _cleared, ...launchFailures } = context.launchFailures;
-        enqueue.assign({ keys: { ...context.keys, [event.event.instanceId]: event.key }, launchFailures });
+        if (context.launchFailures[pool]) {
+          const { [pool]: _cleared, ...launchFailures } = context.launchFailures;
+          enqueue.assign({ launchFailures });
+        }
       } else if (event.event.type === 'LAUNCH_FAILED') {
         const count = (context.launchFailures[pool]?.count ?? 0) + 1;
         enqueue.assign({ launchFailures: { ...context.launchFailures, [pool]: { count, lastAt: event.event.now, reason: event.event.reason } } });
       }
-      enqueue.sendTo(ref, event.event);
+      enqueue.sendTo(event.key, event.event);
     }),
 
     /** Deadlines are checked on ticks; only actors with a deadline need them. */
-    forwardTick: enqueueActions(({ event, self, enqueue }) => {
+    forwardTick: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'TICK' && event.type !== 'STOP') return;
-      for (const [, ref] of childrenOf(self)) {
-        const s = ref.getSnapshot();
-        if (s.status !== 'active') continue;
-        if (isChanging(s.value)) enqueue.sendTo(ref, { type: 'TICK', now: event.now });
+      for (const [key, view] of Object.entries(context.fleet)) {
+        if (isLive(view) && hasTag(view, 'changing')) enqueue.sendTo(key, { type: 'TICK', now: event.now });
       }
     }),
 
-    planAndApply: enqueueActions(({ context, event, self, enqueue }, p: { mode: 'running' | 'stopping' }) => {
+    planAndApply: enqueueActions(({ context, event, enqueue }, p: { mode: 'running' | 'stopping' }) => {
       if (event.type !== 'TICK' && event.type !== 'STOP') return;
       const now = event.now;
-      const refs = new Map(childrenOf(self));
-      const instances: InstanceView[] = [];
-      for (const ref of refs.values()) {
-        const c = viewOf(ref);
-        const v = c && instanceView(c);
-        if (v) instances.push(v);
-      }
-      const decisions = plan({ now, mode: p.mode, queue: context.queue, instances, launchFailures: context.launchFailures }, { pools: context.input.pools, planner: context.input.planner }).map((d) =>
-        d.kind === 'launch' ? settlingHold(d, now, context.input) ?? d : d,
-      );
+      const instances = Object.values(context.fleet).filter(isLive);
+      const settleMs = context.input.settleMs ?? 0;
+      const decisions = plan(
+        {
+          now,
+          mode: p.mode,
+          queue: context.queue,
+          instances,
+          launchFailures: context.launchFailures,
+          cloud: context.cloud,
+          settling: { until: context.input.now + settleMs, graceMs: settleMs },
+        },
+        { pools: context.input.pools, planner: context.input.planner },
+      ).map((d) => (d.kind === 'launch' ? settlingHold(d, now, context.input) ?? d : d));
       let seq = context.seq;
       let launched = 0;
+      const fleet = { ...context.fleet };
+      const holds: SupervisorContext['holds'] = [];
       for (const d of decisions) {
         enqueue.emit({ type: 'decision', now, decision: d });
         if (d.kind === 'launch') {
           for (let n = 0; n < d.count; n++) {
             const key = `${context.input.keyPrefix}-${++seq}`;
+            const input: InstanceInput = { key, pool: d.pool, now, timeouts: context.input.timeouts };
+            const view = initialView(input);
             enqueue.emit({ type: 'spawned', key, pool: d.pool, adopted: false });
-            enqueue.spawnChild('instance', { id: key, systemId: `instance.${key}`, input: { key, pool: d.pool, now, timeouts: context.input.timeouts } });
+            enqueue.emit({ type: 'transition', key, instance: null, pool: d.pool, from: '(new)', to: view.state, fromPhase: null, toPhase: view.phase, event: 'xstate.init', reason: view.reason, forced: false });
+            enqueue.spawnChild('instance', { id: key, systemId: `instance.${key}`, input });
+            fleet[key] = view;
             launched++;
           }
         } else if (d.kind === 'drain') {
-          const ref = refs.get(d.key);
-          if (ref) enqueue.sendTo(ref, { type: 'DRAIN', now, reason: d.reason });
+          if (fleet[d.key]) enqueue.sendTo(d.key, { type: 'DRAIN', now, reason: d.reason });
         } else if (d.kind === 'renew') {
-          const ref = refs.get(d.key);
-          if (ref) enqueue.sendTo(ref, { type: 'RENEW', now, until: d.until, reason: d.reason });
-        }
+          if (fleet[d.key]) enqueue.sendTo(d.key, { type: 'RENEW', now, until: d.until, reason: d.reason });
+        } else holds.push(d);
       }
-      if (launched > 0) enqueue.assign({ seq, live: context.live + launched, stats: { ...context.stats, launched: context.stats.launched + launched } });
+      enqueue.assign({ holds });
+      if (launched > 0) enqueue.assign({ seq, fleet, stats: { ...context.stats, launched: context.stats.launched + launched } });
     }),
 
     /** A terminated actor is removed; what it was told is forgotten. */
-    release: enqueueActions(({ context, event, self, enqueue }) => {
+    release: enqueueActions(({ context, event, enqueue }) => {
       if (!('actorId' in event)) return;
-      const ref = self.getSnapshot().children[event.actorId] as InstanceRef | undefined;
-      const c = ref?.getSnapshot().context;
-      const facts = { ...context.facts };
-      delete facts[event.actorId];
-      const keys = { ...context.keys };
-      if (c?.instanceId) delete keys[c.instanceId];
-      enqueue.emit({ type: 'released', key: event.actorId, pool: c?.pool ?? '?', instanceId: c?.instanceId ?? null, reason: c?.reason ?? '', forced: c?.forced ?? false });
-      if (ref) enqueue.stopChild(ref);
-      enqueue.assign({ facts, keys, live: context.live - 1, stats: { ...context.stats, released: context.stats.released + 1, forced: context.stats.forced + (c?.forced ? 1 : 0) } });
+      const key = event.actorId;
+      const v = context.fleet[key];
+      if (!v) return;
+      const { [key]: _gone, ...fleet } = context.fleet;
+      const { [key]: _told, ...facts } = context.facts;
+      enqueue.emit({ type: 'released', key, pool: v.pool, instanceId: v.instanceId, reason: v.reason, forced: v.forced });
+      enqueue.stopChild(key);
+      enqueue.assign({ fleet, facts, stats: { ...context.stats, released: context.stats.released + 1, forced: context.stats.forced + (v.forced ? 1 : 0) } });
     }),
   },
 }).createMachine({
@@ -251,17 +313,20 @@ export const supervisorMachine = setup({
   context: ({ input }) => ({
     input,
     seq: 0,
-    keys: {},
+    fleet: {},
     facts: {},
     queue: { known: false, since: input.now, error: 'not yet polled' },
+    cloud: { known: true },
     stats: { launched: 0, adopted: 0, released: 0, forced: 0 },
-    live: 0,
     launchFailures: {},
+    holds: [],
   }),
   on: {
     QUEUE: { actions: ['rememberQueue', 'forwardQueue'] },
     QUEUE_UNKNOWN: { actions: 'forgetQueue' },
+    FLEET_UNKNOWN: { actions: 'forgetCloud' },
     RESULT: { actions: 'forwardResult' },
+    INSTANCE_VIEW: { actions: 'takeView' },
     'xstate.done.actor.*': { actions: 'release' },
     STOP: { target: '.stopping' },
   },
@@ -269,34 +334,50 @@ export const supervisorMachine = setup({
   states: {
     // No planning until the first describe: what is already running must be counted first.
     adopting: {
+      entry: { type: 'announce', params: { mode: 'adopting' } },
       on: {
-        FLEET: { target: 'running', actions: 'forwardFleet' },
+        FLEET: { target: 'running', actions: ['rememberCloud', 'forwardFleet'] },
         TICK: { actions: 'forwardTick' },
       },
     },
     running: {
+      entry: { type: 'announce', params: { mode: 'running' } },
       on: {
-        FLEET: { actions: 'forwardFleet' },
+        FLEET: { actions: ['rememberCloud', 'forwardFleet'] },
         QUEUE_UNKNOWN: { target: 'degraded', actions: 'forgetQueue' },
+        FLEET_UNKNOWN: { target: 'blind', actions: 'forgetCloud' },
         TICK: { actions: ['forwardTick', { type: 'planAndApply', params: { mode: 'running' } }] },
       },
     },
     degraded: {
+      entry: { type: 'announce', params: { mode: 'degraded' } },
       on: {
-        FLEET: { actions: 'forwardFleet' },
+        FLEET: { actions: ['rememberCloud', 'forwardFleet'] },
         QUEUE: { target: 'running', actions: ['rememberQueue', 'forwardQueue'] },
+        FLEET_UNKNOWN: { target: 'blind', actions: 'forgetCloud' },
+        TICK: { actions: ['forwardTick', { type: 'planAndApply', params: { mode: 'running' } }] },
+      },
+    },
+    // The cloud cannot be seen: nothing is bought until it can (the planner holds launches).
+    blind: {
+      entry: { type: 'announce', params: { mode: 'blind' } },
+      on: {
+        FLEET: [
+          { guard: 'queueKnown', target: 'running', actions: ['rememberCloud', 'forwardFleet'] },
+          { target: 'degraded', actions: ['rememberCloud', 'forwardFleet'] },
+        ],
         TICK: { actions: ['forwardTick', { type: 'planAndApply', params: { mode: 'running' } }] },
       },
     },
     stopping: {
-      entry: ['forwardTick', { type: 'planAndApply', params: { mode: 'stopping' } }],
+      entry: [{ type: 'announce', params: { mode: 'stopping' } }, 'forwardTick', { type: 'planAndApply', params: { mode: 'stopping' } }],
       on: {
         STOP: {},
-        FLEET: { actions: 'forwardFleet' },
+        FLEET: { actions: ['rememberCloud', 'forwardFleet'] },
         TICK: [{ guard: 'noChildren', target: 'stopped' }, { actions: ['forwardTick', { type: 'planAndApply', params: { mode: 'stopping' } }] }],
       },
     },
-    stopped: { type: 'final' },
+    stopped: { type: 'final', entry: { type: 'announce', params: { mode: 'stopped' } } },
   },
 });
 

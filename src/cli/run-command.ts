@@ -52,7 +52,6 @@ export async function runDaemon(a: RunArgs): Promise<void> {
     clock,
     logger,
     onDecision: view.onDecision,
-    onTransition: (t) => view.onTransition(t, clock.now()),
     ...(inspect ? { inspect } : {}),
   });
   const running = daemon;

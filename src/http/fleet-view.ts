@@ -1,27 +1,23 @@
-import type { AnyActorRef } from 'xstate';
 import type { Decision } from '../planner/types.js';
-import type { Transition } from '../runtime/lifecycle-log.js';
 import type { Daemon } from '../runtime/daemon.js';
-import type { InstanceContext } from '../../machines/instance/instance.machine.js';
-import { statePath } from '../../machines/instance/instance.machine.js';
+import { fleetOf, modeOf, queueOf, statsOf } from '../../machines/supervisor/selectors.js';
 
 /**
  * What an operator sees: the supervisor's mode, the queue as last seen, every instance with
  * its state and the reason it is there, and the recent decisions with theirs. Built from the
- * actors' snapshots and the decision feed; holds nothing secret by construction (no config
+ * supervisor's fleet (its selectors) and the decision feed; holds nothing secret by construction (no config
  * values beyond pool names, no tokens, no environment).
  */
 export interface FleetStatus {
   mode: string;
   queue: { known: boolean; pending: number; running: number; since?: number; error?: string };
-  instances: { key: string; instance: string | null; pool: string; state: string; reason: string; forced: boolean; since: number | null }[];
+  instances: { key: string; instance: string | null; pool: string; state: string; phase: string; reason: string; forced: boolean; since: number | null }[];
   decisions: { at: number; kind: string; pool: string; key?: string; count?: number; reason: string }[];
   totals: { launched: number; adopted: number; released: number; forced: number; decisions: Record<string, number> };
 }
 
 export class FleetView {
   private readonly recent: FleetStatus['decisions'] = [];
-  private readonly since = new Map<string, number>();
   private readonly counts: Record<string, number> = {};
   private lastHold = new Map<string, string>();
 
@@ -44,27 +40,12 @@ export class FleetView {
     if (this.recent.length > this.keep) this.recent.splice(0, this.recent.length - this.keep);
   };
 
-  onTransition = (t: Transition, now: number): void => {
-    if (t.machine === 'instance') {
-      if (t.to === 'terminated') this.since.delete(t.key);
-      else this.since.set(t.key, now);
-    }
-  };
-
   status(): FleetStatus {
-    const d = this.daemon();
-    const snap = d?.supervisor.getSnapshot();
-    const ctx = snap?.context;
-    const q = ctx?.queue;
-    const instances: FleetStatus['instances'] = [];
-    for (const ref of Object.values(snap?.children ?? {}) as AnyActorRef[]) {
-      const s = ref.getSnapshot() as { value: unknown; context: InstanceContext; status: string };
-      if (s.status !== 'active') continue;
-      instances.push({ key: s.context.key, instance: s.context.instanceId, pool: s.context.pool, state: statePath(s.value), reason: s.context.reason, forced: s.context.forced, since: this.since.get(s.context.key) ?? null });
-    }
-    instances.sort((a, b) => a.key.localeCompare(b.key));
+    const snap = this.daemon()?.supervisor.getSnapshot();
+    const q = snap && queueOf(snap);
+    const instances: FleetStatus['instances'] = (snap ? fleetOf(snap) : []).map((v) => ({ key: v.key, instance: v.instanceId, pool: v.pool, state: v.state, phase: v.phase, reason: v.reason, forced: v.forced, since: v.since }));
     return {
-      mode: snap ? statePath(snap.value) : 'starting',
+      mode: snap ? modeOf(snap) : 'starting',
       queue: !q
         ? { known: false, pending: 0, running: 0 }
         : q.known
@@ -72,7 +53,7 @@ export class FleetView {
           : { known: false, pending: 0, running: 0, since: q.since, error: q.error },
       instances,
       decisions: [...this.recent].reverse(),
-      totals: { ...(ctx?.stats ?? { launched: 0, adopted: 0, released: 0, forced: 0 }), decisions: { ...this.counts } },
+      totals: { ...(snap ? statsOf(snap) : { launched: 0, adopted: 0, released: 0, forced: 0 }), decisions: { ...this.counts } },
     };
   }
 
@@ -89,7 +70,8 @@ export class FleetView {
     };
     const byPhase = new Map<string, number>();
     for (const i of s.instances) {
-      const k = `${i.pool}\u0000${i.state.split('.')[0]!}`;
+      // The metric names the user's five lifecycle phases: an idle or busy agent is task-running.
+      const k = `${i.pool}\u0000${i.phase === 'idle' || i.phase === 'busy' ? 'task-running' : i.phase}`;
       byPhase.set(k, (byPhase.get(k) ?? 0) + 1);
     }
     metric('dda_instances', 'Instances by pool and lifecycle phase.', 'gauge', [...byPhase].map(([k, v]) => {

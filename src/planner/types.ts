@@ -26,12 +26,18 @@ export interface LaunchFailures {
   reason: string;
 }
 
+export type CloudView = { known: true } | { known: false; since: number; error: string };
+
 export interface World {
   now: number;
   mode: 'running' | 'stopping';
   queue: QueueView;
   instances: readonly InstanceView[];
   launchFailures?: Readonly<Record<string, LaunchFailures>>;
+  /** Launches wait until `until` after a start: a describe may still omit instances launched within `graceMs`. */
+  settling?: { until: number; graceMs: number };
+  /** The last fleet describe; unknown (cloud blind) → no launches. Absent = known. */
+  cloud?: CloudView;
 }
 
 export type Decision =
@@ -50,4 +56,5 @@ export type HoldCode =
   | 'stopping'
   | 'unmatched-stages'
   | 'launch-backoff'
-  | 'fleet-settling';
+  | 'fleet-settling'
+  | 'cloud-unknown';

@@ -8,11 +8,11 @@ import type { Decision } from '../planner/types.js';
 import type { CloudProvider } from '../ports/cloud-provider.js';
 import type { QueueSource } from '../ports/queue-source.js';
 import type { InstanceCommand } from '../../machines/instance/events.js';
-import { isChanging } from '../../machines/instance/instance.machine.js';
+import { liveCount, needsFastPolling } from '../../machines/supervisor/selectors.js';
 import { supervisorMachine, type SupervisorEvent, type SupervisorMachine } from '../../machines/supervisor/supervisor.machine.js';
 import { clockScheduler } from './clock-scheduler.js';
 import { createInterpreter, type Interpreter } from './interpreter.js';
-import { logTransition, transitionObserver, type Transition } from './lifecycle-log.js';
+import { logTransition, type Transition } from './lifecycle-log.js';
 import { poll$ } from './poll.js';
 
 /**
@@ -54,26 +54,10 @@ export function startDaemon(o: DaemonOptions): Daemon {
   const lifecycleLog = logger.child({ name: 'instance.lifecycle' });
   const plannerLog = logger.child({ name: 'planner' });
 
-  const observer = transitionObserver((t) => {
-    logTransition(lifecycleLog, t);
-    o.onTransition?.(t);
-  });
-  // Inspection costs a callback per actor step: only when someone reads the transitions.
-  const wantTransitions = Boolean(o.onTransition) || lifecycleLog.isLevelEnabled('info');
-  const inspect: Observer<InspectionEvent> | undefined =
-    wantTransitions || o.inspect
-      ? {
-          next: (ev) => {
-            if (wantTransitions) observer.next?.(ev);
-            o.inspect?.next?.(ev);
-          },
-        }
-      : undefined;
-
   const now0 = clock.now();
   const supervisor = createActor(supervisorMachine, {
     clock,
-    ...(inspect ? { inspect } : {}),
+    ...(o.inspect ? { inspect: o.inspect } : {}),
     input: {
       now: now0,
       keyPrefix: `${rt.daemonId}-${now0.toString(36)}`,
@@ -125,6 +109,21 @@ export function startDaemon(o: DaemonOptions): Daemon {
     }
     o.onDecision?.(d, now);
   });
+  // The lifecycle log: one line per state change of an instance or of the supervisor's mode.
+  const transition = (t: Transition) => {
+    logTransition(lifecycleLog, t);
+    o.onTransition?.(t);
+  };
+  supervisor.on('transition', ({ type: _, ...t }) => transition({ machine: 'instance', ...t }));
+  let mode: string | undefined;
+  supervisor.on('mode', (m) => {
+    if (m.mode === mode) return;
+    transition({ machine: 'supervisor', key: 'supervisor', instance: null, pool: null, from: mode ?? '(new)', to: m.mode, fromPhase: null, toPhase: null, event: m.event, reason: m.reason, forced: false });
+    mode = m.mode;
+  });
+  supervisor.on('spawned', (s) => {
+    if (s.note) log.warn({ key: s.key, pool: s.pool }, s.note);
+  });
   supervisor.on('released', (r) => {
     if (r.forced) log.warn({ key: r.key, instance: r.instanceId, pool: r.pool, reason: r.reason }, 'instance ended by force');
   });
@@ -152,12 +151,7 @@ export function startDaemon(o: DaemonOptions): Daemon {
   );
   let fleetFailures = 0;
   // Describe calls are free; waiting for them is not: poll fast while anything is changing.
-  const inTransition = () => {
-    for (const ref of Object.values(supervisor.getSnapshot().children)) {
-      if (isChanging((ref as { getSnapshot(): { value: unknown } }).getSnapshot().value)) return true;
-    }
-    return false;
-  };
+  const inTransition = () => needsFastPolling(supervisor.getSnapshot());
   const fleet$ = poll$((signal) => cloud.describe(signal), {
     ...pollOpts,
     periodMs: () => (inTransition() ? Math.min(rt.fleetPollFastSeconds, rt.fleetPollSeconds) : rt.fleetPollSeconds) * 1000,
@@ -223,7 +217,7 @@ export function startDaemon(o: DaemonOptions): Daemon {
       await new Promise<void>((resolve) => {
         const handle = clock.setTimeout(() => {
           sub.unsubscribe();
-          log.warn({ live: supervisor.getSnapshot().context.live }, 'stop deadline passed: leaving the remaining instances for the next daemon to adopt');
+          log.warn({ live: liveCount(supervisor.getSnapshot()) }, 'stop deadline passed: leaving the remaining instances for the next daemon to adopt');
           resolve();
         }, timeoutMs);
         const sub = supervisor.subscribe((s) => {

@@ -9,6 +9,7 @@ import { buildReport, type SimReport } from './report.js';
 import { SimWorld, type SimWorldOptions } from './sim-world.js';
 import type { TraceJob } from './trace.js';
 import { pino } from 'pino';
+import { liveCount } from '../../machines/supervisor/selectors.js';
 
 export interface SimulationOptions {
   jobs: readonly TraceJob[];
@@ -79,7 +80,7 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
   }
   const lastArrival = o.jobs.reduce((m, j) => Math.max(m, j.createdAt), o.start);
   const hardEnd = Math.max(o.end, lastArrival) + (o.tailMs ?? 86_400_000);
-  const settled = () => world.allJobsDone && world.liveInstances <= minFleet && daemon.supervisor.getSnapshot().context.live <= minFleet;
+  const settled = () => world.allJobsDone && world.liveInstances <= minFleet && liveCount(daemon.supervisor.getSnapshot()) <= minFleet;
   const onStep = o.onStep;
   await clock.runUntil(hardEnd, () => {
     onStep?.(world, clock.now());

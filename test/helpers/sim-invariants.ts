@@ -7,6 +7,7 @@ import type { Transition } from '../../src/runtime/lifecycle-log.js';
 import type { SimFaults, SimWorld } from '../../src/sim/sim-world.js';
 import { simulate } from '../../src/sim/simulate.js';
 import type { TraceJob } from '../../src/sim/trace.js';
+import { fleetOf, liveCount } from '../../machines/supervisor/selectors.js';
 
 /**
  * Random scenarios for the simulator and the six invariants of issue 5, checked after every
@@ -290,12 +291,16 @@ export async function checkScenario(s: Scenario, trace?: (line: string) => void)
         // 4. Nothing leaks: every instance still alive is owned by a live actor of the last daemon.
         const snap = d.supervisor.getSnapshot();
         const owned = new Set<string>();
-        for (const ref of Object.values(snap.children)) {
-          const c = (ref as { getSnapshot(): { status: string; context: { instanceId: string | null } } }).getSnapshot();
-          if (c.status === 'active' && c.context.instanceId) owned.add(c.context.instanceId);
-        }
+        for (const v of fleetOf(snap)) if (v.instanceId) owned.add(v.instanceId);
         for (const i of world.instanceStates()) if (ALIVE.has(i.state) && !owned.has(i.id)) fail(NaN, `instance ${i.id} (${i.state}, key ${i.key}) is alive and owned by no actor`);
-        if (snap.context.live !== Object.keys(snap.children).length) fail(NaN, `supervisor counts ${snap.context.live} actors but has ${Object.keys(snap.children).length}`);
+        // The supervisor's fleet mirrors its actors: one view per live child, naming the same instance.
+        const children = snap.children as Record<string, { getSnapshot(): { status: string; context: { instanceId: string | null } } } | undefined>;
+        if (liveCount(snap) !== Object.keys(children).length) fail(NaN, `supervisor keeps ${liveCount(snap)} views but has ${Object.keys(children).length} actors`);
+        for (const v of fleetOf(snap)) {
+          const c = children[v.key]?.getSnapshot();
+          if (!c || c.status !== 'active') fail(NaN, `view ${v.key} has no live actor`);
+          else if (c.context.instanceId !== v.instanceId) fail(NaN, `view ${v.key} names ${v.instanceId}, its actor ${c.context.instanceId}`);
+        }
       },
     });
     totals.runs++;

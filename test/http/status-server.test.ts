@@ -17,7 +17,7 @@ describe('status page', () => {
     world.load(parseTrace('job_id,created_at_iso,duration_s\n1,2016-03-01T10:00:05Z,3600\n2,2016-03-01T10:00:05Z,3600\n'));
     let daemon: Daemon | undefined;
     const view = new FleetView(() => daemon);
-    daemon = startDaemon({ config, source: world.source, cloud: world.cloud, clock, logger: pino({ level: 'silent' }), onDecision: view.onDecision, onTransition: (t) => view.onTransition(t, clock.now()) });
+    daemon = startDaemon({ config, source: world.source, cloud: world.cloud, clock, logger: pino({ level: 'silent' }), onDecision: view.onDecision });
     await clock.runUntil(start + 10 * 60_000);
 
     const http = await startStatusServer(view, '127.0.0.1:0');

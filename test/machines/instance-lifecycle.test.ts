@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createActor } from 'xstate';
 import type { AdoptFacts, InstanceCommand, InstanceEvent } from '../../machines/instance/events.js';
-import { instanceMachine, statePath } from '../../machines/instance/instance.machine.js';
+import { instanceMachine, stateLabel } from '../../machines/instance/instance.machine.js';
 
 const T0 = 1_700_000_000_000;
 const S = 1000;
@@ -14,9 +14,9 @@ function drive(adopt?: AdoptFacts) {
   actor.start();
   const send = (...events: InstanceEvent[]) => {
     for (const e of events) actor.send(e);
-    return statePath(actor.getSnapshot().value);
+    return stateLabel(actor.getSnapshot().value);
   };
-  return { actor, commands, send, path: () => statePath(actor.getSnapshot().value), types: () => commands.map((c) => c.type) };
+  return { actor, commands, send, path: () => stateLabel(actor.getSnapshot().value), types: () => commands.map((c) => c.type) };
 }
 
 const launched = (now = T0 + S): InstanceEvent => ({ type: 'LAUNCHED', now, instanceId: 'i-1', launchedAt: now, pricePerHour: 0.17 });

@@ -5,7 +5,7 @@ import { DEFAULT_DEMAND } from '../../src/domain/pool.js';
 import type { ObservedInstance } from '../../src/ports/cloud-provider.js';
 import type { Stage } from '../../src/ports/queue-source.js';
 import type { InstanceCommand } from '../../machines/instance/events.js';
-import { statePath } from '../../machines/instance/instance.machine.js';
+import { fleetOf } from '../../machines/supervisor/selectors.js';
 import { supervisorMachine, type SupervisorEmitted } from '../../machines/supervisor/supervisor.machine.js';
 
 const T0 = 1_700_000_000_000;
@@ -28,8 +28,7 @@ function start(over: { pools?: unknown[] } = {}) {
   sup.on('*', (e) => emitted.push(e));
   sup.on('spawned', ({ key }) => (sup.system.get(`instance.${key}`) as AnyActorRef).on('*', (c: InstanceCommand) => commands.push(c)));
   sup.start();
-  const children = () =>
-    Object.fromEntries(Object.entries(sup.getSnapshot().children).map(([k, r]) => [k, statePath((r as AnyActorRef).getSnapshot().value)]));
+  const children = () => Object.fromEntries(fleetOf(sup.getSnapshot()).map((v) => [v.key, v.state]));
   return { sup, emitted, commands, children };
 }
 

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { createActor, transition, type SnapshotFrom } from 'xstate';
+import { createActor, createMachine, transition, type SnapshotFrom } from 'xstate';
 import { createTestModel } from 'xstate/graph';
 import type { AdoptPhase, InstanceCommand, InstanceEvent, InstanceInput } from '../../machines/instance/events.js';
-import { instanceMachine, phaseOf, statePath } from '../../machines/instance/instance.machine.js';
+import { instanceMachine, stateLabel, viewOf } from '../../machines/instance/instance.machine.js';
+import type { InstanceReport, InstanceView } from '../../machines/instance/view.js';
 import { CoverageRecorder } from './coverage.js';
 
 /**
@@ -48,8 +49,11 @@ const samples: InstanceEvent[] = [
   { type: 'TICK', now: AFTER },
 ];
 
+/** The user's five phases, by the top of the state path (the test may read paths; src may not). */
+const phaseOf = (value: unknown) => stateLabel(value).split('.')[0] as keyof typeof RANK;
+
 const key = (s: Snap) => {
-  const path = statePath(s.value);
+  const path = stateLabel(s.value);
   return path.startsWith('booting') ? `${path}${s.context.busy ? ' (busy)' : ''}` : path;
 };
 
@@ -81,7 +85,11 @@ const counts = { models: 0, vertices: 0, edges: 0, simplePaths: 0, edgePaths: 0,
 /** Drive a real actor along `events`, checking every state; `expected` are the model's states. */
 function drive(input: InstanceInput, events: InstanceEvent[], expected: (string | undefined)[]): void {
   const commands: InstanceCommand[] = [];
-  const actor = createActor(instanceMachine, { input, inspect: coverage.observer() });
+  // A parent that keeps what the instance reports, as the supervisor does.
+  const reports: InstanceView[] = [];
+  const parent = createActor(createMachine({ on: { INSTANCE_VIEW: { actions: ({ event }) => void reports.push((event as unknown as InstanceReport).view) } } }), { inspect: coverage.observer() });
+  parent.start();
+  const actor = createActor(instanceMachine, { input, parent });
   actor.on('*', (c) => commands.push(c));
   actor.start();
   const trail = () => `${input.adopt ? `adopted ${input.adopt.phase}${input.adopt.busy ? ' busy' : ''}` : 'fresh'}: ${events.map(fmt).join(' → ')}`;
@@ -89,13 +97,22 @@ function drive(input: InstanceInput, events: InstanceEvent[], expected: (string 
     if (!cond) expect.fail(`${msg}\n  path: ${trail()}\n  commands: ${commands.map((c) => c.type).join(', ')}`);
   };
 
+  // What the instance reports is what it is: its tags, its state, its context, every step.
+  const reportsItself = (snap: Snap, what: string) => {
+    const v = viewOf(snap.context);
+    at(v.state === stateLabel(snap.value), `${what}: view says ${v.state}, actor is in ${stateLabel(snap.value)}`);
+    at([...snap.tags].sort().join() === [v.phase, ...v.tags].sort().join(), `${what}: view tags ${[v.phase, ...v.tags].join()} but state tags ${[...snap.tags].join()}`);
+    expect(reports.at(-1), `${what}: the last report is not the instance's view`).toEqual(v);
+  };
+
   // Initial state.
   let snap = actor.getSnapshot();
+  reportsItself(snap, 'at start');
   if (expected[0] !== undefined) at(key(snap) === expected[0], `initial state ${key(snap)}, model says ${expected[0]}`);
   if (input.adopt) {
     // Adopted where the cloud says it is: only the entry of that state may ask for something.
-    const entry = { 'booting.agent': 'startAgent', 'draining.terminating': 'terminate' }[statePath(snap.value)];
-    at(commands.map((c) => c.type).join() === (entry ?? ''), `adopted into ${statePath(snap.value)}: commands on entry`);
+    const entry = { 'booting.agent': 'startAgent', 'draining.terminating': 'terminate' }[stateLabel(snap.value)];
+    at(commands.map((c) => c.type).join() === (entry ?? ''), `adopted into ${stateLabel(snap.value)}: commands on entry`);
   } else at(commands.length === 1 && commands[0]!.type === 'launch', 'a fresh instance issues exactly one launch');
   const seen: InstanceEvent[] = [];
 
@@ -107,10 +124,11 @@ function drive(input: InstanceInput, events: InstanceEvent[], expected: (string 
     snap = actor.getSnapshot();
     counts.steps++;
     const fresh = commands.slice(before);
-    const from = statePath(prev.value);
-    const to = statePath(snap.value);
+    const from = stateLabel(prev.value);
+    const to = stateLabel(snap.value);
     const want = expected[n + 1];
     if (want !== undefined) at(key(snap) === want, `after ${fmt(event)}: actor in ${key(snap)}, model says ${want}`);
+    reportsItself(snap, `after ${fmt(event)}`);
 
     // Phases only move forward; a draining instance never goes back to work.
     at(RANK[phaseOf(snap.value)] >= RANK[phaseOf(prev.value)], `${from} → ${to} goes backwards`);
@@ -162,10 +180,10 @@ function drive(input: InstanceInput, events: InstanceEvent[], expected: (string 
   if (snap.status === 'done') {
     for (const e of samples) {
       const [next, actions] = transition(instanceMachine, snap, e);
-      at(statePath(next.value) === 'terminated' && actions.length === 0, `terminated reacted to ${fmt(e)}`);
+      at(stateLabel(next.value) === 'terminated' && actions.length === 0, `terminated reacted to ${fmt(e)}`);
     }
   }
-  actor.stop();
+  parent.stop();
 }
 
 describe('instance lifecycle: every simple path of the real machine', () => {

@@ -1,0 +1,52 @@
+/**
+ * What an instance actor tells its supervisor about itself whenever it changes: the one
+ * description of an instance that the supervisor keeps, the planner reads and the log and the
+ * status page show. The instance builds it from its own state's tags, so no one outside reads
+ * its state path.
+ */
+
+/** Where an instance is, in the planner's words. */
+export type ViewPhase = 'requested' | 'booting' | 'idle' | 'busy' | 'draining' | 'terminated';
+
+/**
+ * What a state means to others, as XState tags on the instance's states:
+ * - `capacity`: counts as capacity for its pool (launching, booting, running);
+ * - `changing`: a deadline runs and the cloud is changing under it (it needs ticks, and the
+ *   fleet is worth describing often);
+ * - `cancellable`: booting with no agent yet, so nothing can run on it;
+ * - `drain-waiting`: draining, waiting for proof that nothing runs on it (it hears the
+ *   drain-relevant facts on every observation).
+ */
+export type InstanceTag = 'capacity' | 'changing' | 'cancellable' | 'drain-waiting';
+
+export interface InstanceView {
+  key: string;
+  pool: string;
+  phase: ViewPhase;
+  /** The state, for people (e.g. `booting.instance`); never parsed. */
+  state: string;
+  tags: readonly InstanceTag[];
+  /** Booting but no agent task started yet: nothing can run on it, so it may be cancelled. */
+  cancellable: boolean;
+  instanceId: string | null;
+  launchedAt: number | null;
+  /** When an idle agent became idle; null in every other phase. */
+  idleSince: number | null;
+  paidUntil: number | null;
+  pricePerHour: number;
+  /** Why it is where it is. */
+  reason: string;
+  /** Ended or drained by something we did not choose (spot interruption, vanished, agent died). */
+  forced: boolean;
+  /** When it entered `state` (ms epoch). */
+  since: number;
+}
+
+/** A view's report to the supervisor; `event` is what moved the instance (for the lifecycle log). */
+export interface InstanceReport {
+  type: 'INSTANCE_VIEW';
+  view: InstanceView;
+  event: string;
+}
+
+export const hasTag = (v: Pick<InstanceView, 'tags'>, tag: InstanceTag): boolean => v.tags.includes(tag);

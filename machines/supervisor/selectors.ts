@@ -1,0 +1,47 @@
+import type { SnapshotFrom } from 'xstate';
+import type { CloudView, Decision, QueueView } from '../../src/planner/types.js';
+import { hasTag, type InstanceView } from '../instance/view.js';
+import type { SupervisorContext, SupervisorMode, supervisorMachine } from './supervisor.machine.js';
+
+/**
+ * The one way the runtime, the lifecycle log, the status page and the tests read the fleet:
+ * from the supervisor's own snapshot, which holds every instance's reported view. Nothing
+ * outside `machines/` reads an actor's state path or a child's snapshot.
+ */
+export type SupervisorSnapshot = SnapshotFrom<typeof supervisorMachine>;
+
+export function modeOf(s: SupervisorSnapshot): SupervisorMode {
+  return s.value as SupervisorMode;
+}
+
+/** Every live instance as it last reported itself, by key. */
+export function fleetOf(s: SupervisorSnapshot): InstanceView[] {
+  return Object.values(s.context.fleet).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+export function liveCount(s: SupervisorSnapshot): number {
+  return Object.keys(s.context.fleet).length;
+}
+
+/** Something is launching, booting or draining: deadlines run and the cloud is changing, so describe it often. */
+export function needsFastPolling(s: SupervisorSnapshot): boolean {
+  for (const v of Object.values(s.context.fleet)) if (hasTag(v, 'changing')) return true;
+  return false;
+}
+
+export function statsOf(s: SupervisorSnapshot): SupervisorContext['stats'] {
+  return s.context.stats;
+}
+
+/** Why the fleet is not what the queue asks for, as of the last plan. */
+export function holdsOf(s: SupervisorSnapshot): readonly Extract<Decision, { kind: 'hold' }>[] {
+  return s.context.holds;
+}
+
+export function queueOf(s: SupervisorSnapshot): QueueView {
+  return s.context.queue;
+}
+
+export function cloudOf(s: SupervisorSnapshot): CloudView {
+  return s.context.cloud;
+}
