@@ -1,4 +1,39 @@
+import type { PoolSpec } from '../domain/pool.js';
 import type { Stage } from '../ports/queue-source.js';
+
+/** How the cloud bills an instance. */
+export interface Billing {
+  /** 1 for per-second billing, 3600 for hourly. */
+  periodSeconds: number;
+  /** Minimum billed time per instance (AWS Linux: 60 s). */
+  minimumSeconds: number;
+}
+
+/** The planner's knobs; durations in seconds, as configured. */
+export interface PlannerSettings {
+  billing: Billing;
+  /** Per-second billing: an idle agent is let go after this long idle. */
+  idleGraceSeconds: number;
+  /** Periodic billing: the keep/let-go decision is made this long before the paid period ends. */
+  renewalWindowSeconds: number;
+  /** Idle agents kept per pool beyond demand (within max), while there is work. */
+  warmBuffer: number;
+  /** Queue unknown for this long: stop holding, drain to zero. */
+  blindHoldSeconds: number;
+  /** After repeated launch failures in a pool, wait this long before the next try (doubling each time). */
+  launchBackoffSeconds: number;
+  launchBackoffMaxSeconds: number;
+  /** Whole fleet, all pools. */
+  maxInstances: number;
+  /** USD per hour, whole fleet. */
+  budgetPerHour: number;
+}
+
+/** Everything `plan()` is told besides the world: the pools, in configuration order, and the knobs. */
+export interface PlanSettings {
+  pools: readonly PoolSpec[];
+  planner: PlannerSettings;
+}
 
 /** What the planner sees of one instance (read from its actor's snapshot). */
 export interface InstanceView {
@@ -26,12 +61,18 @@ export interface LaunchFailures {
   reason: string;
 }
 
+export type CloudView = { known: true } | { known: false; since: number; error: string };
+
 export interface World {
   now: number;
   mode: 'running' | 'stopping';
   queue: QueueView;
   instances: readonly InstanceView[];
   launchFailures?: Readonly<Record<string, LaunchFailures>>;
+  /** Launches wait until `until` after a start: a describe may still omit instances launched within `graceMs`. */
+  settling?: { until: number; graceMs: number };
+  /** The last fleet describe; unknown (cloud blind) → no launches. Absent = known. */
+  cloud?: CloudView;
 }
 
 export type Decision =
@@ -50,4 +91,5 @@ export type HoldCode =
   | 'stopping'
   | 'unmatched-stages'
   | 'launch-backoff'
-  | 'fleet-settling';
+  | 'fleet-settling'
+  | 'cloud-unknown';
