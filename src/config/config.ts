@@ -1,10 +1,16 @@
 import { z } from 'zod';
 import { DdaError } from '../domain/errors.js';
+import type { Demand, PoolSpec } from '../domain/pool.js';
+import type { Billing, PlannerSettings } from '../planner/types.js';
 
 /**
  * The daemon's own settings (pools, planner knobs, lifecycle deadlines, polling). CI-server
  * and cloud settings live beside this file (ci-env.ts, aws-env.ts) and come from the
  * environment. Durations are seconds in configuration, milliseconds inside.
+ *
+ * The logic declares the types it takes (`PoolSpec`, `PlannerSettings`, `Billing`); each
+ * schema here `satisfies` the type it feeds, so the file format and the logic cannot drift
+ * apart without a compile error, and the logic never imports this file.
  */
 
 const demandSchema = z.object({
@@ -13,7 +19,7 @@ const demandSchema = z.object({
   variant: z.string().default(''),
   kernel: z.string().default(''),
   labels: z.record(z.string(), z.string()).default({}),
-});
+}) satisfies z.ZodType<Demand>;
 
 export const poolSchema = z.object({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'pool name: lowercase letters, digits and dashes'),
@@ -24,14 +30,14 @@ export const poolSchema = z.object({
   concurrency: z.number().int().min(1).default(1),
   /** USD per hour, used for the budget before the cloud reports a real price. */
   pricePerHour: z.number().min(0).default(0.17),
-});
+}) satisfies z.ZodType<PoolSpec>;
 
 export const billingSchema = z.object({
   /** 1 for per-second billing, 3600 for hourly. */
   periodSeconds: z.number().int().min(1).default(1),
   /** Minimum billed time per instance (AWS Linux: 60 s). */
   minimumSeconds: z.number().int().min(0).default(60),
-});
+}) satisfies z.ZodType<Billing>;
 
 export const plannerSchema = z.object({
   billing: billingSchema.default({ periodSeconds: 1, minimumSeconds: 60 }),
@@ -50,7 +56,7 @@ export const plannerSchema = z.object({
   maxInstances: z.number().int().min(0).default(16),
   /** USD per hour, whole fleet; launches that would pass it are held. */
   budgetPerHour: z.number().min(0).default(5),
-});
+}) satisfies z.ZodType<PlannerSettings>;
 
 export const lifecycleSchema = z.object({
   launchTimeoutSeconds: z.number().min(1).default(300),
@@ -94,8 +100,9 @@ export const configSchema = z.object({
   simulatedCloud: simulatedCloudSchema.default(simulatedCloudSchema.parse({})),
 });
 
-export type PoolConfig = z.infer<typeof poolSchema>;
-export type PlannerConfig = z.infer<typeof plannerSchema>;
+/** Aliases of the logic's own types, for the modules that still name them by the config. */
+export type PoolConfig = PoolSpec;
+export type PlannerConfig = PlannerSettings;
 export type LifecycleConfig = z.infer<typeof lifecycleSchema>;
 export type RuntimeConfig = z.infer<typeof runtimeSchema>;
 export type Config = z.infer<typeof configSchema>;

@@ -25,3 +25,20 @@ export function demandKey(d: Demand): string {
 export function demandEquals(a: Demand, b: Demand): boolean {
   return demandKey(a) === demandKey(b);
 }
+
+/**
+ * A pool of interchangeable agents serving one demand: what the planner sizes. Declared here,
+ * not derived from the configuration schema, so the logic names its own inputs; the config
+ * schema is checked against it at compile time.
+ */
+export interface PoolSpec {
+  /** Lowercase letters, digits and dashes; part of every instance key and tag. */
+  name: string;
+  demand: Demand;
+  min: number;
+  max: number;
+  /** Agent slots per instance (DRONE_RUNNER_CAPACITY). */
+  concurrency: number;
+  /** USD per hour, used for the budget before the cloud reports a real price. */
+  pricePerHour: number;
+}

@@ -1,6 +1,7 @@
-import type { PoolConfig } from '../config/config.js';
+import type { PoolSpec } from '../domain/pool.js';
 import type { Stage } from '../ports/queue-source.js';
-import { matchPools } from '../sources/match-pools.js';
+import { matchPools } from './match-pools.js';
+import type { InstanceView } from './types.js';
 
 export interface PoolWork {
   /** Stages waiting for an agent (no agent has accepted them). */
@@ -20,7 +21,7 @@ export interface PoolGrouping {
  * agents that are not ours (a static runner beside the fleet), or running somewhere we cannot
  * name, is already served and is not counted.
  */
-export function groupByPool(stages: readonly Stage[], pools: readonly PoolConfig[], ourAgents: ReadonlySet<string>): PoolGrouping {
+export function groupByPool(stages: readonly Stage[], pools: readonly PoolSpec[], ourAgents: ReadonlySet<string>): PoolGrouping {
   const ours = stages.filter((s) => (s.agent ? ourAgents.has(s.agent) : s.status !== 'running'));
   const match = matchPools(ours, pools);
   const byPool = new Map<string, PoolWork>();
@@ -29,4 +30,17 @@ export function groupByPool(stages: readonly Stage[], pools: readonly PoolConfig
     byPool.set(pool, { pending: list.length - onOurAgents, onOurAgents });
   }
   return { byPool, unmatched: match.unmatched };
+}
+
+/** The work of the stages on our agents: the ids of the instances we run. */
+export function workByPool(stages: readonly Stage[], pools: readonly PoolSpec[], instances: readonly InstanceView[]): PoolGrouping {
+  const ourAgents = new Set(instances.flatMap((i) => (i.instanceId ? [i.instanceId] : [])));
+  return groupByPool(stages, pools, ourAgents);
+}
+
+/** Instances by pool: every configured pool (maybe empty), then pools no longer configured. */
+export function instancesByPool(instances: readonly InstanceView[], pools: readonly PoolSpec[]): ReadonlyMap<string, readonly InstanceView[]> {
+  const byPool = new Map<string, InstanceView[]>(pools.map((p) => [p.name, []]));
+  for (const i of instances) (byPool.get(i.pool) ?? byPool.set(i.pool, []).get(i.pool)!).push(i);
+  return byPool;
 }

@@ -1,4 +1,39 @@
+import type { PoolSpec } from '../domain/pool.js';
 import type { Stage } from '../ports/queue-source.js';
+
+/** How the cloud bills an instance. */
+export interface Billing {
+  /** 1 for per-second billing, 3600 for hourly. */
+  periodSeconds: number;
+  /** Minimum billed time per instance (AWS Linux: 60 s). */
+  minimumSeconds: number;
+}
+
+/** The planner's knobs; durations in seconds, as configured. */
+export interface PlannerSettings {
+  billing: Billing;
+  /** Per-second billing: an idle agent is let go after this long idle. */
+  idleGraceSeconds: number;
+  /** Periodic billing: the keep/let-go decision is made this long before the paid period ends. */
+  renewalWindowSeconds: number;
+  /** Idle agents kept per pool beyond demand (within max), while there is work. */
+  warmBuffer: number;
+  /** Queue unknown for this long: stop holding, drain to zero. */
+  blindHoldSeconds: number;
+  /** After repeated launch failures in a pool, wait this long before the next try (doubling each time). */
+  launchBackoffSeconds: number;
+  launchBackoffMaxSeconds: number;
+  /** Whole fleet, all pools. */
+  maxInstances: number;
+  /** USD per hour, whole fleet. */
+  budgetPerHour: number;
+}
+
+/** Everything `plan()` is told besides the world: the pools, in configuration order, and the knobs. */
+export interface PlanSettings {
+  pools: readonly PoolSpec[];
+  planner: PlannerSettings;
+}
 
 /** What the planner sees of one instance (read from its actor's snapshot). */
 export interface InstanceView {

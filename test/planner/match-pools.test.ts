@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { poolSchema, type PoolConfig } from '../../src/config/config.js';
-import { matchPools } from '../../src/sources/match-pools.js';
+import { matchPools } from '../../src/planner/match-pools.js';
 import type { Stage } from '../../src/ports/queue-source.js';
-import type { Demand } from '../../src/domain/pool.js';
+import { DEFAULT_DEMAND, type Demand, type PoolSpec } from '../../src/domain/pool.js';
 
-const pool = (name: string, demand: Partial<Demand> = {}): PoolConfig => poolSchema.parse({ name, demand });
+const pool = (name: string, demand: Partial<Demand> = {}): PoolSpec => ({ name, demand: { ...DEFAULT_DEMAND, ...demand }, min: 0, max: 16, concurrency: 1, pricePerHour: 0.17 });
 const stage = (id: string, demand: Partial<Demand> = {}): Stage => ({
   id,
   status: 'pending',
