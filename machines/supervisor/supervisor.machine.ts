@@ -1,9 +1,9 @@
 import { assign, emit, enqueueActions, initialTransition, setup } from 'xstate';
-import type { PoolConfig, PlannerConfig } from '../../src/config/config.js';
+import type { PoolSpec } from '../../src/domain/pool.js';
 import type { FleetSnapshot } from '../../src/ports/cloud-provider.js';
 import type { QueueSnapshot } from '../../src/ports/queue-source.js';
 import { plan } from '../../src/planner/plan.js';
-import type { CloudView, Decision, InstanceView as PlannedInstance, LaunchFailures, QueueView } from '../../src/planner/types.js';
+import type { CloudView, Decision, InstanceView as PlannedInstance, LaunchFailures, PlannerSettings, QueueView } from '../../src/planner/types.js';
 import type { InstanceEvent, InstanceInput, InstanceTimeouts } from '../instance/events.js';
 import { instanceMachine, viewOf } from '../instance/instance.machine.js';
 import { hasTag, type InstanceReport, type InstanceView, type ViewPhase } from '../instance/view.js';
@@ -26,13 +26,14 @@ export interface SupervisorInput {
   now: number;
   /** Prefix of new instance keys; unique per daemon start (daemon id + start time). */
   keyPrefix: string;
-  pools: PoolConfig[];
-  planner: PlannerConfig;
+  pools: PoolSpec[];
+  planner: PlannerSettings;
   timeouts: InstanceTimeouts;
   goneGraceMs: number;
   /**
    * No launch until this long after start (the daemon passes the describe's consistency grace):
-   * an instance a previous daemon launched just before stopping may not be listed yet.
+   * an instance a previous daemon launched just before stopping may not be listed yet. The
+   * planner's settling rule holds the launches; the supervisor only tells it when.
    */
   settleMs?: number;
 }
@@ -87,24 +88,6 @@ export interface SupervisorContext {
   launchFailures: Record<string, LaunchFailures>;
   /** The holds of the last plan: why the fleet is not what the queue asks for. */
   holds: Extract<Decision, { kind: 'hold' }>[];
-}
-
-/**
- * Describe calls are eventually consistent: an instance launched less than a grace period ago
- * may be missing from them. An instance the previous daemon launched just before it stopped
- * can be missing from this daemon's first describes, so until `settleMs` has passed since
- * start a launch would risk buying it twice (past the pool's max and the budget).
- */
-function settlingHold(d: Extract<Decision, { kind: 'launch' }>, now: number, input: SupervisorInput): Decision | null {
-  const settleMs = input.settleMs ?? 0;
-  const settledAt = input.now + settleMs;
-  if (now >= settledAt) return null;
-  return {
-    kind: 'hold',
-    pool: d.pool,
-    code: 'fleet-settling',
-    reason: `fleet not settled since start: a describe may still omit instances launched in the last ${Math.round(settleMs / 1000)} s; launch in ${Math.ceil((settledAt - now) / 1000)} s (${d.reason})`,
-  };
 }
 
 /** The view a new actor starts with, computed as the actor itself will: it reports the same. */
@@ -267,7 +250,7 @@ export const supervisorMachine = setup({
           settling: { until: context.input.now + settleMs, graceMs: settleMs },
         },
         { pools: context.input.pools, planner: context.input.planner },
-      ).map((d) => (d.kind === 'launch' ? settlingHold(d, now, context.input) ?? d : d));
+      );
       let seq = context.seq;
       let launched = 0;
       const fleet = { ...context.fleet };
