@@ -3,8 +3,9 @@ import { DdaError } from '../domain/errors.js';
 
 /**
  * The daemon's own settings (pools, planner knobs, lifecycle deadlines, polling). CI-server
- * and cloud settings live beside this file (ci-env.ts, aws-env.ts) and come from the
- * environment. Durations are seconds in configuration, milliseconds inside.
+ * and cloud settings come from the environment and belong to their adapters
+ * (src/sources/<server>/settings.ts, src/cloud/aws/settings.ts), built from the blocks in env.ts.
+ * Durations are seconds in configuration, milliseconds inside.
  */
 
 const demandSchema = z.object({
