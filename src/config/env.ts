@@ -23,7 +23,7 @@ export function parseEnv<S extends z.ZodType>(schema: S, env: Env): z.output<S> 
   const r = schema.safeParse(env);
   if (r.success) return r.data;
   const issue = r.error.issues[0]!;
-  // Only our own messages are shown: zod's defaults are never reached, but if one were it names no value either.
+  // Every block sets its own message; zod's defaults, were one reached, name the expected type, never the value.
   throw invalid(String(issue.path[0] ?? 'environment'), issue.message);
 }
 
