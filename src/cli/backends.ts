@@ -1,6 +1,5 @@
 import { createAwsProvider } from '../cloud/aws/index.js';
-import { loadAwsConfig } from '../config/aws-env.js';
-import { agentSpecFor, createQueueSource, loadCiConfig } from '../config/ci-env.js';
+import { loadAwsConfig } from '../cloud/aws/settings.js';
 import type { Config } from '../config/config.js';
 import type { Clock } from '../domain/clock.js';
 import { DdaError } from '../domain/errors.js';
@@ -8,6 +7,7 @@ import type { Logger } from '../log/logger.js';
 import type { CloudProvider } from '../ports/cloud-provider.js';
 import type { QueueSource } from '../ports/queue-source.js';
 import { SimWorld } from '../sim/sim-world.js';
+import { primaryVariables, selectCiServer } from '../sources/registry.js';
 
 export interface Backends {
   source: QueueSource;
@@ -15,20 +15,25 @@ export interface Backends {
 }
 
 /**
- * The CI server and cloud named by the environment; undefined when no CI server is configured
- * (the daemon then runs the embedded simulation). A CI server without AWS settings runs against
- * the simulated cloud in real time: a dry run that shows every decision and buys nothing.
+ * The composition root: the CI server and cloud named by the environment; undefined when no CI
+ * server is configured (the daemon then runs the embedded simulation). A CI server without AWS
+ * settings runs against the simulated cloud in real time: a dry run that shows every decision
+ * and buys nothing.
+ *
+ * Deadlines: each request of the queue source has its own (DDA_CI_REQUEST_TIMEOUT); the
+ * runtime bounds a whole poll, which may take several requests, with runtime.pollTimeoutSeconds.
  */
 export async function resolveBackends(env: NodeJS.ProcessEnv, config: Config, deps: { clock: Clock; logger: Logger }): Promise<Backends | undefined> {
-  const ci = loadCiConfig(env);
+  const ci = selectCiServer(env);
   const aws = loadAwsConfig(env);
   if (!ci) {
-    if (aws) throw new DdaError('CONFIG_INVALID', 'AWS is configured but no CI server: set DRONE_SERVER_HOST (or WOODPECKER_SERVER, or GOCD_SERVER_URL)');
+    if (aws) throw new DdaError('CONFIG_INVALID', `AWS is configured but no CI server: set ${primaryVariables()}`);
     return undefined;
   }
-  const source = createQueueSource(ci, { clock: deps.clock, logger: deps.logger, timeoutMs: config.runtime.pollTimeoutSeconds * 1000 });
+  const { server, settings } = ci;
+  const source = server.createSource(settings, { clock: deps.clock, logger: deps.logger });
   // Fail at start, naming the variable, when a pool cannot be expressed to this CI server.
-  const specs = new Map(config.pools.map((p) => [p.name, agentSpecFor(ci, p)]));
+  const specs = new Map(config.pools.map((p) => [p.name, server.agentSpec(settings, p)]));
   if (!aws) {
     deps.logger.warn({ source: source.kind }, 'no DDA_AWS_* settings: using the simulated cloud (dry run, nothing is bought)');
     return { source, cloud: new SimWorld({ clock: deps.clock, pools: config.pools, billing: config.planner.billing, ...config.simulatedCloud }).cloud };

@@ -5,8 +5,9 @@ import type { Billing, PlannerSettings } from '../planner/types.js';
 
 /**
  * The daemon's own settings (pools, planner knobs, lifecycle deadlines, polling). CI-server
- * and cloud settings live beside this file (ci-env.ts, aws-env.ts) and come from the
- * environment. Durations are seconds in configuration, milliseconds inside.
+ * and cloud settings come from the environment and belong to their adapters
+ * (src/sources/<server>/settings.ts, src/cloud/aws/settings.ts), built from the blocks in env.ts.
+ * Durations are seconds in configuration, milliseconds inside.
  *
  * The logic declares the types it takes (`PoolSpec`, `PlannerSettings`, `Billing`); each
  * schema here `satisfies` the type it feeds, so the file format and the logic cannot drift

@@ -1,6 +1,7 @@
 /**
  * What the cloud side needs to start the right CI agent on an instance. Built per pool from the
- * CI server's configuration (src/config/ci-env.ts); consumed by the cloud provider.
+ * CI server's settings (each adapter's `agentSpec`, src/sources/<server>/agent-spec.ts);
+ * consumed by the cloud provider.
  * Secrets travel by reference only (SSM parameter or Secrets Manager ARN): never as plain
  * values in a task definition, user data, a log line or the status page.
  */

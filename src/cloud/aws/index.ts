@@ -1,7 +1,7 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import type { Logger } from 'pino';
-import type { AwsConfig } from '../../config/aws-env.js';
+import type { AwsConfig } from './settings.js';
 import type { Clock } from '../../domain/clock.js';
 import type { AgentSpec } from '../../ports/agent-spec.js';
 import type { CloudProvider } from '../../ports/cloud-provider.js';

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Instance, RunInstancesCommandInput, Tag } from '@aws-sdk/client-ec2';
 import type { Logger } from 'pino';
-import type { AwsConfig } from '../../config/aws-env.js';
-import { DEFAULT_AMI_AMD64, DEFAULT_AMI_ARM64 } from '../../config/aws-env.js';
+import type { AwsConfig } from './settings.js';
+import { DEFAULT_AMI_AMD64, DEFAULT_AMI_ARM64 } from './settings.js';
 import { DdaError, isCapacityError } from '../../domain/errors.js';
 import type { LaunchRequest, Market } from '../../ports/cloud-provider.js';
 import { CapacityMemory } from './capacity-memory.js';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Instance } from '@aws-sdk/client-ec2';
 import type { ContainerInstance, Failure, Task } from '@aws-sdk/client-ecs';
 import type { Logger } from 'pino';
-import type { AwsConfig } from '../../config/aws-env.js';
+import type { AwsConfig } from './settings.js';
 import type { Clock } from '../../domain/clock.js';
 import { DdaError, type ErrorCode } from '../../domain/errors.js';
 import type { AgentSpec } from '../../ports/agent-spec.js';

@@ -17,7 +17,7 @@ import { validate } from '../http/validate.js';
  *
  * Demand mapping (GoCD has no platform or key/value labels): each resource a job needs becomes
  * the label `<resource>: "true"`, and its environment the label `environment: <name>`. A pool
- * for GoCD declares the same labels; agentSpecFor turns them back into
+ * for GoCD declares the same labels; gocdAgentSpec (agent-spec.ts) turns them back into
  * AGENT_AUTO_REGISTER_RESOURCES / _ENVIRONMENTS, so the agents we start match the pool exactly.
  */
 

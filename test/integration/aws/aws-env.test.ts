@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadAwsConfig } from '../../../src/config/aws-env.js';
+import { loadAwsConfig } from '../../../src/cloud/aws/settings.js';
 import { DdaError } from '../../../src/domain/errors.js';
 
 const base = { DDA_AWS_REGION: 'eu-west-1', DDA_ECS_CLUSTER: 'ci' };

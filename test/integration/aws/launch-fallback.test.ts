@@ -5,7 +5,7 @@ import { AwsCloudProvider } from '../../../src/cloud/aws/provider.js';
 import type { Ec2Api, RunInput } from '../../../src/cloud/aws/ec2-api.js';
 import type { EcsApi } from '../../../src/cloud/aws/ecs-api.js';
 import { clientToken, runInstancesInput } from '../../../src/cloud/aws/launch.js';
-import type { AwsConfig } from '../../../src/config/aws-env.js';
+import type { AwsConfig } from '../../../src/cloud/aws/settings.js';
 import { isDdaError } from '../../../src/domain/errors.js';
 import { DEFAULT_DEMAND } from '../../../src/domain/pool.js';
 import { droneSpec, manualClock, testAwsConfig } from './support.js';

@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-ecs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, onTestFailed } from 'vitest';
 import { createAwsProvider } from '../../../src/cloud/aws/index.js';
-import type { AwsConfig } from '../../../src/config/aws-env.js';
+import type { AwsConfig } from '../../../src/cloud/aws/settings.js';
 import { parseConfig, type Config } from '../../../src/config/config.js';
 import { systemClock } from '../../../src/domain/clock.js';
 import { DdaError } from '../../../src/domain/errors.js';

@@ -2,7 +2,7 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { CreateClusterCommand, ECSClient, RegisterContainerInstanceCommand } from '@aws-sdk/client-ecs';
 import { pino, type Logger } from 'pino';
 import { createAwsProvider } from '../../../src/cloud/aws/index.js';
-import type { AwsConfig } from '../../../src/config/aws-env.js';
+import type { AwsConfig } from '../../../src/cloud/aws/settings.js';
 import type { Clock } from '../../../src/domain/clock.js';
 import type { AgentSpec } from '../../../src/ports/agent-spec.js';
 

@@ -1,0 +1,144 @@
+import { z } from 'zod';
+import * as env from '../../config/env.js';
+
+/**
+ * AWS settings from the environment. `loadAwsConfig` answers undefined when nothing AWS is
+ * configured (the daemon then runs against the simulated cloud); once any DDA_AWS_* /
+ * DDA_ECS_* variable is set, everything must be valid, and the first problem is a one-line
+ * CONFIG_INVALID naming the variable. Credentials are never read here: the SDK's default chain
+ * (env, profile, instance role) finds them.
+ */
+
+export type AwsMarket = 'spot' | 'on-demand' | 'spot-then-on-demand';
+
+/** ECS-optimised Amazon Linux 2023, resolved by EC2 itself at launch (RunInstances accepts `resolve:ssm:`). */
+export const DEFAULT_AMI_AMD64 = 'resolve:ssm:/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id';
+export const DEFAULT_AMI_ARM64 = 'resolve:ssm:/aws/service/ecs/optimized-ami/amazon-linux-2023/arm64/recommended/image_id';
+
+export interface AwsPoolOverride {
+  ami?: string;
+  instanceTypes?: string[];
+}
+
+export interface AwsConfig {
+  region: string;
+  /** Another endpoint for both EC2 and ECS (moto in tests). */
+  endpoint?: string;
+  /** Static credentials; only set by tests. In the daemon the SDK's default chain is used. */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+  cluster: string;
+  /** Image id or `resolve:ssm:<parameter>`; undefined = the ECS-optimised AL2023 image for the pool's arch. */
+  ami?: string;
+  /** In order of preference. */
+  instanceTypes: string[];
+  /** Tried in order after the instance type; empty = the default VPC's choice. */
+  subnets: string[];
+  securityGroups: string[];
+  /** Instance profile name or ARN (its role needs the ECS container-instance permissions). */
+  instanceProfile?: string;
+  rootDevice: string;
+  volumeSizeGiB: number;
+  volumeType: string;
+  market: AwsMarket;
+  /** USD/hour cap for spot bids; undefined = up to the on-demand price (AWS default). */
+  spotMaxPrice?: string;
+  /** USD/hour by instance type, for budgets; falls back to defaultPricePerHour. */
+  prices: Record<string, number>;
+  defaultPricePerHour: number;
+  /** How long a (type, subnet, market) that failed for capacity is skipped. */
+  capacityBackoffSeconds: number;
+  /** Task execution role: pulls the agent's secrets from SSM / Secrets Manager. */
+  taskExecutionRoleArn?: string;
+  /** Hard memory limit of the agent container (MiB). */
+  agentMemoryMiB: number;
+  agentNetworkMode: 'host' | 'bridge';
+  /** The instance shuts itself down after this long without a build container; 0 = off. */
+  watchdogIdleMinutes: number;
+  /** Per-pool AMI / instance types (DDA_POOL_<NAME>_AMI, DDA_POOL_<NAME>_INSTANCE_TYPES). */
+  pools: Record<string, AwsPoolOverride>;
+}
+
+const INSTANCE_TYPE = /^[a-z0-9-]+\.[a-z0-9-]+$/;
+const AMI = /^(ami-[0-9a-f]{8,17}|resolve:ssm:[A-Za-z0-9_./:-]+)$/;
+const AMI_MESSAGE = 'expected ami-… or resolve:ssm:<parameter>, got "{value}"';
+const PRICE = /^\d+(\.\d+)?$/;
+const PRICE_MESSAGE = 'expected a price in USD per hour, got "{value}"';
+
+/** Setting any of these switches the daemon from the simulated cloud to AWS. */
+const TRIGGERS = ['DDA_AWS_REGION', 'DDA_AWS_ENDPOINT', 'DDA_ECS_CLUSTER'];
+const REGION_FALLBACKS = ['AWS_REGION', 'AWS_DEFAULT_REGION'];
+
+export const awsEnv = z
+  .object({
+    // The SDK's own region variables stand in for DDA_AWS_REGION (see loadAwsConfig).
+    DDA_AWS_REGION: env.optional().transform((r, ctx) => {
+      if (r === undefined) return env.problem(ctx, 'required (or AWS_REGION) when the AWS cloud is configured');
+      return /^[a-z]{2}(-[a-z]+)+-\d+$/.test(r) ? r : env.problem(ctx, `"${r}" is not a region name`);
+    }),
+    DDA_AWS_ENDPOINT: env.optionalUrl(),
+    DDA_ECS_CLUSTER: env.required('the ECS cluster the agents join').refine((c) => /^[A-Za-z0-9_-]{1,255}$/.test(c), { error: 'letters, digits, - and _ only' }),
+    DDA_AMI: env.matching(AMI, AMI_MESSAGE),
+    DDA_INSTANCE_TYPES: env.list(INSTANCE_TYPE, 'an instance type'),
+    DDA_MARKET: env.oneOf(['spot', 'on-demand', 'spot-then-on-demand'], 'spot-then-on-demand', 'expected spot, on-demand or spot-then-on-demand, got "{value}"'),
+    DDA_SPOT_MAX_PRICE: env.matching(PRICE, PRICE_MESSAGE),
+    DDA_INSTANCE_PRICES: env.list(/^[a-z0-9-]+\.[a-z0-9-]+=\d+(\.\d+)?$/, 'type=price (c6i.large=0.085)'),
+    DDA_DEFAULT_PRICE_PER_HOUR: env.matching(PRICE, PRICE_MESSAGE),
+    DDA_VOLUME_TYPE: env.oneOf(['gp2', 'gp3', 'io1', 'io2', 'st1', 'sc1', 'standard'], 'gp3', 'unknown volume type "{value}"'),
+    DDA_TASK_EXECUTION_ROLE: env.matching(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'expected an IAM role ARN'),
+    DDA_AGENT_NETWORK_MODE: env.oneOf(['host', 'bridge'], 'host', 'expected host or bridge'),
+    DDA_INSTANCE_PROFILE: env.matching(/^(arn:aws[a-z-]*:iam::\d{12}:instance-profile\/.+|[\w+=,.@-]{1,128})$/, 'expected an instance profile name or ARN'),
+    DDA_ROOT_DEVICE: env.matching(/^\/dev\/[a-z0-9]+$/, 'expected a device name like /dev/xvda'),
+    DDA_SUBNETS: env.list(/^subnet-[0-9a-f]{8,17}$/, 'a subnet id'),
+    DDA_SECURITY_GROUPS: env.list(/^sg-[0-9a-f]{8,17}$/, 'a security group id'),
+    DDA_VOLUME_SIZE: env.wholeNumber(30, 8, 16384),
+    DDA_CAPACITY_BACKOFF_SECONDS: env.wholeNumber(300, 0, 86400),
+    DDA_AGENT_MEMORY_MIB: env.wholeNumber(512, 64, 1_048_576),
+    DDA_WATCHDOG_IDLE_MINUTES: env.wholeNumber(60, 0, 10080),
+  })
+  .transform(
+    (e): Omit<AwsConfig, 'pools'> => ({
+      region: e.DDA_AWS_REGION,
+      endpoint: e.DDA_AWS_ENDPOINT,
+      cluster: e.DDA_ECS_CLUSTER,
+      ami: e.DDA_AMI,
+      instanceTypes: e.DDA_INSTANCE_TYPES.length > 0 ? e.DDA_INSTANCE_TYPES : ['c6i.large', 'c5.large', 'm6i.large'],
+      subnets: e.DDA_SUBNETS,
+      securityGroups: e.DDA_SECURITY_GROUPS,
+      instanceProfile: e.DDA_INSTANCE_PROFILE,
+      rootDevice: e.DDA_ROOT_DEVICE ?? '/dev/xvda',
+      volumeSizeGiB: e.DDA_VOLUME_SIZE,
+      volumeType: e.DDA_VOLUME_TYPE!,
+      market: e.DDA_MARKET!,
+      spotMaxPrice: e.DDA_SPOT_MAX_PRICE,
+      prices: Object.fromEntries(e.DDA_INSTANCE_PRICES.map((pair) => pair.split('=') as [string, string]).map(([t, p]) => [t, Number(p)])),
+      defaultPricePerHour: e.DDA_DEFAULT_PRICE_PER_HOUR === undefined ? 0.17 : Number(e.DDA_DEFAULT_PRICE_PER_HOUR),
+      capacityBackoffSeconds: e.DDA_CAPACITY_BACKOFF_SECONDS,
+      taskExecutionRoleArn: e.DDA_TASK_EXECUTION_ROLE,
+      agentMemoryMiB: e.DDA_AGENT_MEMORY_MIB,
+      agentNetworkMode: e.DDA_AGENT_NETWORK_MODE!,
+      watchdogIdleMinutes: e.DDA_WATCHDOG_IDLE_MINUTES,
+    }),
+  );
+
+const POOL_VARIABLE = /^DDA_POOL_([A-Z0-9_]+)_(AMI|INSTANCE_TYPES)$/;
+const poolOverride = { AMI: env.matching(AMI, AMI_MESSAGE), INSTANCE_TYPES: env.list(INSTANCE_TYPE, 'an instance type') };
+
+/** DDA_POOL_<NAME>_AMI / _INSTANCE_TYPES: the pool name upper case, `-` written `_`. */
+function poolOverrides(vars: env.Env): Record<string, AwsPoolOverride> {
+  const pools: Record<string, AwsPoolOverride> = {};
+  for (const name of Object.keys(vars).sort()) {
+    const m = POOL_VARIABLE.exec(name);
+    if (!m || !env.isSet(vars, name)) continue;
+    const o = (pools[m[1]!.toLowerCase().replace(/_/g, '-')] ??= {});
+    if (m[2] === 'AMI') o.ami = env.parseEnv(z.object({ [name]: poolOverride.AMI }), vars)[name];
+    else o.instanceTypes = env.parseEnv(z.object({ [name]: poolOverride.INSTANCE_TYPES }), vars)[name];
+  }
+  return pools;
+}
+
+export function loadAwsConfig(vars: env.Env): AwsConfig | undefined {
+  if (!TRIGGERS.some((k) => env.isSet(vars, k))) return undefined;
+  const region = [TRIGGERS[0]!, ...REGION_FALLBACKS].find((k) => env.isSet(vars, k));
+  const settings = env.parseEnv(awsEnv, { ...vars, DDA_AWS_REGION: region && vars[region] });
+  return { ...settings, pools: poolOverrides(vars) };
+}
