@@ -1,43 +1,63 @@
 #!/usr/bin/env node
-import { Command, Option } from 'commander';
-import { loadConfigFile, withOverrides } from '../config/load.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
 import { describeError } from '../domain/errors.js';
-import { bundledTrace } from './paths.js';
-import { runDaemon } from './run-command.js';
-import { runSimulation } from './simulate-command.js';
-import { writeDiagrams } from './diagrams-command.js';
+import { BILLING_MODES, count, integer, isoDate, nonNegative, positive, positiveInteger, type BillingMode } from './options.js';
+import { bundledTrace, projectRoot } from './paths.js';
+
+/*
+ * Only commander and tiny modules are imported up here. Each command imports its own module in
+ * its action: the AWS SDK alone takes a second or more to load, and `--help` should not wait
+ * for it.
+ */
+
+interface Knobs {
+  config?: string;
+  billing?: BillingMode;
+  idleGrace?: number;
+  warmBuffer?: number;
+  concurrency?: number;
+  max?: number;
+}
+
+const version = (JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version: string }).version;
 
 const program = new Command('drone-dynamic-agents')
   .description('Keeps a pool of CI build agents sized to the CI server queue.')
-  .showSuggestionAfterError(true);
-
-const num = (flag: string) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`${flag} must be a non-negative number, not "${v}"`);
-  return n;
-};
+  .version(version, '-V, --version', 'print the version')
+  .showSuggestionAfterError(true)
+  // Usage errors (commander's own) leave with exit code 2, as our own usage errors do; set before
+  // the subcommands are made so they inherit it.
+  .exitOverride();
 
 const simKnobs = (c: Command) =>
   c
-    .addOption(new Option('--billing <mode>', 'per-second or hourly billing (simulated cloud)'))
-    .addOption(new Option('--idle-grace <seconds>', 'per-second billing: let an idle agent go after this long').argParser(num('--idle-grace')))
-    .addOption(new Option('--warm-buffer <n>', 'idle agents kept beyond demand while there is work').argParser(num('--warm-buffer')))
-    .addOption(new Option('--concurrency <n>', 'agent slots per instance').argParser(num('--concurrency')))
-    .addOption(new Option('--max <n>', 'max instances per pool').argParser(num('--max')));
+    .addOption(new Option('--billing <mode>', 'billing of the simulated cloud').choices(BILLING_MODES))
+    .addOption(new Option('--idle-grace <seconds>', 'per-second billing: let an idle agent go after this long').argParser(nonNegative('--idle-grace')))
+    .addOption(new Option('--warm-buffer <n>', 'idle agents kept beyond demand while there is work').argParser(count('--warm-buffer')))
+    .addOption(new Option('--concurrency <n>', 'agent slots per instance').argParser(positiveInteger('--concurrency')))
+    .addOption(new Option('--max <n>', 'max instances per pool').argParser(count('--max')));
+
+async function configFrom(opts: Knobs) {
+  const { loadConfigFile, withOverrides } = await import('../config/load.js');
+  return withOverrides(loadConfigFile(opts.config), opts);
+}
 
 simKnobs(
   program
     .command('simulate')
     .description('replay a CI trace through the daemon against a simulated CI server and cloud, on virtual time')
     .requiredOption('--trace <file>', 'job trace CSV (columns: job_id, created_at_iso, duration_s, ...)')
-    .option('--from <iso>', 'start of the replay window (default: the first day of the trace)')
-    .option('--days <n>', 'length of the replay window in days (default: the whole trace)')
+    .addOption(new Option('--from <iso>', 'start of the replay window (default: the first day of the trace)').argParser(isoDate('--from')))
+    .addOption(new Option('--days <n>', 'length of the replay window in days (default: the whole trace)').argParser(positive('--days')))
     .option('--json', 'print the report as one JSON object')
-    .option('--seed <n>', 'seed for simulated boot times and faults', '1')
+    .addOption(new Option('--seed <n>', 'seed for simulated boot times and faults').argParser(integer('--seed')).default(1))
     .option('--logs', 'print lifecycle and decision logs before the report')
     .option('--config <file>', 'settings file (JSON: pools, planner, lifecycle, runtime)'),
-).action(async (opts) => {
-  const config = withOverrides(loadConfigFile(opts.config), opts);
+).action(async (opts: Knobs & { trace: string; from?: number; days?: number; json?: boolean; seed: number; logs?: boolean }) => {
+  const config = await configFrom(opts);
+  const { runSimulation } = await import('./simulate-command.js');
   await runSimulation(opts, config);
 });
 
@@ -48,20 +68,27 @@ simKnobs(
     .option('--config <file>', 'settings file (JSON: pools, planner, lifecycle, runtime)')
     .option('--drain-on-exit', 'on SIGTERM drain the fleet to zero before exiting (default: leave it for the next daemon to adopt)')
     .option('--inspect', 'serve the XState inspector on a local WebSocket (development)'),
-).action(async (opts) => {
-  const config = withOverrides(loadConfigFile(opts.config), opts);
+).action(async (opts: Knobs & { drainOnExit?: boolean; inspect?: boolean }) => {
+  const config = await configFrom(opts);
+  const { runDaemon } = await import('./run-command.js');
   await runDaemon({ config, env: process.env, drainOnExit: Boolean(opts.drainOnExit), inspect: Boolean(opts.inspect), bundledTrace: bundledTrace() });
 });
 
 program
   .command('diagrams')
   .description('regenerate docs/diagrams.md from the statecharts')
-  .action(() => {
+  .action(async () => {
+    const { writeDiagrams } = await import('./diagrams-command.js');
     const path = writeDiagrams();
     process.stdout.write(`wrote ${path}\n`);
   });
 
 program.parseAsync(process.argv).catch((e: unknown) => {
+  if (e instanceof CommanderError) {
+    // Commander has printed its message (or the help, or the version) already.
+    process.exitCode = e.exitCode === 0 ? 0 : 2;
+    return;
+  }
   process.stderr.write(`drone-dynamic-agents: ${describeError(e)}\n`);
   process.exitCode = 2;
 });

@@ -20,14 +20,17 @@ export function loadConfigFile(path: string | undefined): Config {
   return parseConfig(json, path);
 }
 
-/** Apply the simulator's command-line knobs on top of a config. */
-export function withOverrides(cfg: Config, o: { billing?: string; idleGrace?: number; concurrency?: number; warmBuffer?: number; max?: number }): Config {
+/**
+ * Apply the simulator's command-line knobs on top of a config. The command line has checked each
+ * knob's form (commander's choices and argParser); the config schema checks the result.
+ */
+export function withOverrides(
+  cfg: Config,
+  o: { billing?: 'per-second' | 'hourly'; idleGrace?: number; concurrency?: number; warmBuffer?: number; max?: number },
+): Config {
   const c = structuredClone(cfg);
-  if (o.billing !== undefined) {
-    if (o.billing === 'hourly') c.planner.billing = { periodSeconds: 3600, minimumSeconds: 3600 };
-    else if (o.billing === 'per-second') c.planner.billing = { periodSeconds: 1, minimumSeconds: 60 };
-    else throw new DdaError('USAGE', `--billing must be per-second or hourly, not "${o.billing}"`);
-  }
+  if (o.billing === 'hourly') c.planner.billing = { periodSeconds: 3600, minimumSeconds: 3600 };
+  if (o.billing === 'per-second') c.planner.billing = { periodSeconds: 1, minimumSeconds: 60 };
   if (o.idleGrace !== undefined) c.planner.idleGraceSeconds = o.idleGrace;
   if (o.warmBuffer !== undefined) c.planner.warmBuffer = o.warmBuffer;
   for (const p of c.pools) {

@@ -1,27 +1,28 @@
 import type { AnyStateMachine } from 'xstate';
+import { toDirectedGraph, type DirectedGraphNode } from 'xstate/graph';
 
-interface Node {
-  id: string;
-  key: string;
-  type: string;
-  initial?: { target: readonly Node[] } | undefined;
-  states: Record<string, Node>;
-  transitions: Map<string, readonly Edge[]>;
-  always?: readonly Edge[] | undefined;
-}
-interface Edge {
-  target?: readonly Node[] | undefined;
-  guard?: { type?: string } | string | ((...a: never[]) => unknown) | undefined;
-  eventType: string;
-}
+type Transition = DirectedGraphNode['edges'][number]['transition'];
 
-const sid = (n: Node) => n.id.replace(/[^a-zA-Z0-9]/g, '_');
+const sid = (id: string) => id.replace(/[^a-zA-Z0-9]/g, '_');
 
-function guardName(g: Edge['guard']): string {
+function guardName(g: Transition['guard']): string {
   if (!g) return '';
   if (typeof g === 'string') return ` [${g}]`;
   if (typeof g === 'function') return ' [guard]';
-  return g.type ? ` [${g.type}]` : '';
+  return typeof g.type === 'string' ? ` [${g.type}]` : '';
+}
+
+/**
+ * The transitions leaving a node that move somewhere: `on` edges from xstate's graph, plus the
+ * eventless `always` edges, which `toDirectedGraph` leaves out. Targetless transitions (actions
+ * only) draw nothing; the graph gives them as a self-loop.
+ */
+function edgesOf(node: DirectedGraphNode): { event: string; guard: string; target: string }[] {
+  const on = node.edges
+    .filter((e) => e.transition.target !== undefined)
+    .map((e) => ({ event: e.transition.eventType, guard: guardName(e.transition.guard), target: e.target.id }));
+  const always = (node.stateNode.always ?? []).flatMap((t) => (t.target ?? []).map((target) => ({ event: 'always', guard: guardName(t.guard), target: target.id })));
+  return [...on, ...always];
 }
 
 /**
@@ -31,25 +32,20 @@ function guardName(g: Edge['guard']): string {
 export function toMermaid(machine: AnyStateMachine): string {
   const lines: string[] = ['stateDiagram-v2'];
   const edges: string[] = [];
-  const walk = (node: Node, depth: number) => {
+  const walk = (node: DirectedGraphNode, depth: number, root: boolean) => {
     const pad = '  '.repeat(depth);
-    const children = Object.values(node.states);
-    if (node !== (machine.root as unknown as Node)) {
-      lines.push(`${pad}state "${node.key}" as ${sid(node)}${children.length ? ' {' : ''}`);
-      if (node.type === 'final') edges.push(`${sid(node)} --> [*]`);
+    const s = node.stateNode;
+    if (!root) {
+      lines.push(`${pad}state "${s.key}" as ${sid(node.id)}${node.children.length ? ' {' : ''}`);
+      if (s.type === 'final') edges.push(`${sid(node.id)} --> [*]`);
     }
-    const inner = node === (machine.root as unknown as Node) ? depth : depth + 1;
-    if (node.initial?.target?.[0]) lines.push(`${'  '.repeat(inner)}[*] --> ${sid(node.initial.target[0])}`);
-    for (const c of children) walk(c, inner);
-    if (children.length && node !== (machine.root as unknown as Node)) lines.push(`${pad}}`);
-    const all: Edge[] = [...[...node.transitions.values()].flat(), ...(node.always ?? [])];
-    for (const t of all) {
-      for (const target of t.target ?? []) {
-        const ev = t.eventType === '' ? 'always' : t.eventType;
-        edges.push(`${sid(node)} --> ${sid(target)} : ${ev}${guardName(t.guard)}`);
-      }
-    }
+    const inner = root ? depth : depth + 1;
+    const initial = s.initial?.target[0];
+    if (initial) lines.push(`${'  '.repeat(inner)}[*] --> ${sid(initial.id)}`);
+    for (const c of node.children) walk(c, inner, false);
+    if (node.children.length && !root) lines.push(`${pad}}`);
+    for (const e of edgesOf(node)) edges.push(`${sid(node.id)} --> ${sid(e.target)} : ${e.event}${e.guard}`);
   };
-  walk(machine.root as unknown as Node, 1);
+  walk(toDirectedGraph(machine), 1, true);
   return [...lines, ...[...new Set(edges)].map((e) => `  ${e}`)].join('\n');
 }

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { CsvError, parse } from 'csv-parse/sync';
 import { DEFAULT_DEMAND, type Demand } from '../domain/pool.js';
 import { DdaError } from '../domain/errors.js';
 
@@ -14,13 +15,66 @@ export interface TraceJob {
 
 const REQUIRED = ['job_id', 'created_at_iso', 'duration_s'] as const;
 
+/** csv-parse's own errors, by code, as the end of a one-line message. */
+const CSV_REASONS: Record<string, string> = {
+  CSV_QUOTE_NOT_CLOSED: 'a quoted field opened here is never closed',
+  CSV_INVALID_CLOSING_QUOTE: 'a quoted field is followed by something other than a comma or the end of the line',
+  CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE: 'a quoted field is followed by something other than a comma or the end of the line',
+  CSV_MAX_RECORD_SIZE: 'the row is too long',
+};
+
+interface Row {
+  fields: string[];
+  /** 1-based line where the row ends (a quoted field may span lines). */
+  line: number;
+}
+
+/**
+ * RFC 4180 rows (quoted fields, quoted commas and line breaks, CRLF, a BOM) with their line
+ * numbers. Lines are counted here from the parser's byte offsets: its own `lines` counts a CRLF
+ * inside a quoted field twice.
+ */
+function rows(text: string, origin: string): Row[] {
+  const buf = Buffer.from(text);
+  let scanned = 0;
+  let newlines = 0;
+  /** Newlines in the first `bytes` bytes (offsets only grow, so each byte is scanned once). */
+  const newlinesBefore = (bytes: number) => {
+    for (; scanned < bytes && scanned < buf.length; scanned++) if (buf[scanned] === 0x0a) newlines++;
+    return newlines;
+  };
+  const lines: number[] = [];
+  try {
+    const records = parse(buf, {
+      bom: true,
+      trim: true,
+      skip_empty_lines: true,
+      relax_column_count: true,
+      on_record: (record, info) => {
+        // `bytes` is the offset just past the row and its line break, if it has one.
+        lines.push(newlinesBefore(info.bytes) + (buf[info.bytes - 1] === 0x0a ? 0 : 1));
+        return record;
+      },
+    });
+    return records.map((fields, i) => ({ fields, line: lines[i]! }));
+  } catch (e) {
+    if (!(e instanceof CsvError)) throw e;
+    // Here `bytes` is where the parser was within the bad row (for an unclosed quote, which is
+    // only noticed at the end of the file, where that row began).
+    const line = typeof e.bytes === 'number' ? buf.subarray(0, e.bytes).filter((b) => b === 0x0a).length + 1 : (lines.at(-1) ?? 0) + 1;
+    const reason = CSV_REASONS[e.code] ?? e.message.split(/[:\n]/)[0]!.toLowerCase();
+    throw new DdaError('TRACE_INVALID', `${origin}: line ${line}: ${reason}`);
+  }
+}
+
 /**
  * Parse a job trace CSV (columns as in shared/traces/README.md: job_id, created_at_iso,
- * duration_s, optional build_id). A bad row is an error naming its line, not a skipped job.
+ * duration_s, optional build_id; any order, more columns ignored). A bad row is an error naming
+ * its line, not a skipped job.
  */
 export function parseTrace(text: string, origin = 'trace'): TraceJob[] {
-  const lines = text.split(/\r?\n/);
-  const header = (lines[0] ?? '').split(',').map((h) => h.trim());
+  const [head, ...body] = rows(text, origin);
+  const header = head?.fields ?? [];
   for (const col of REQUIRED) {
     if (!header.includes(col)) throw new DdaError('TRACE_INVALID', `${origin}: missing column "${col}" in the header line`);
   }
@@ -30,16 +84,14 @@ export function parseTrace(text: string, origin = 'trace'): TraceJob[] {
   const iDur = ix('duration_s');
   const iBuild = ix('build_id');
   const jobs: TraceJob[] = [];
-  for (let n = 1; n < lines.length; n++) {
-    const line = lines[n]!;
-    if (line.trim() === '') continue;
-    const f = line.split(',');
+  for (const { fields: f, line } of body) {
+    if (f.length !== header.length) throw new DdaError('TRACE_INVALID', `${origin}: line ${line}: ${f.length} fields, the header has ${header.length}`);
     const at = Date.parse(f[iAt] ?? '');
     const dur = Number(f[iDur]);
-    if (!Number.isFinite(at)) throw new DdaError('TRACE_INVALID', `${origin}: line ${n + 1}: created_at_iso "${f[iAt] ?? ''}" is not a date`);
-    if (!Number.isFinite(dur) || dur < 0) throw new DdaError('TRACE_INVALID', `${origin}: line ${n + 1}: duration_s "${f[iDur] ?? ''}" is not a non-negative number`);
+    if (!Number.isFinite(at)) throw new DdaError('TRACE_INVALID', `${origin}: line ${line}: created_at_iso "${f[iAt] ?? ''}" is not a date`);
+    if (!Number.isFinite(dur) || dur < 0) throw new DdaError('TRACE_INVALID', `${origin}: line ${line}: duration_s "${f[iDur] ?? ''}" is not a non-negative number`);
     const id = f[iId] ?? '';
-    jobs.push({ id: id || `line-${n + 1}`, buildId: iBuild >= 0 ? (f[iBuild] ?? '') : '', createdAt: at, durationMs: Math.round(dur * 1000), demand: DEFAULT_DEMAND });
+    jobs.push({ id: id || `line-${line}`, buildId: iBuild >= 0 ? (f[iBuild] ?? '') : '', createdAt: at, durationMs: Math.round(dur * 1000), demand: DEFAULT_DEMAND });
   }
   if (jobs.length === 0) throw new DdaError('TRACE_INVALID', `${origin}: no jobs in the trace`);
   jobs.sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));

@@ -2,13 +2,37 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { projectRoot } from '../../src/cli/paths.js';
 import { cliPath, fourteenDayTrace } from '../helpers/traces.js';
 
 const cli = (...args: string[]) => {
   const r = spawnSync(process.execPath, [cliPath(), ...args], { encoding: 'utf8', timeout: 120_000, maxBuffer: 256 * 1024 * 1024, env: { PATH: process.env.PATH ?? '' } });
   return { code: r.status, out: r.stdout, err: r.stderr };
 };
+
+describe('drone-dynamic-agents --version and --help', () => {
+  it('--version prints the package version', () => {
+    const { version } = JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V']) {
+      const r = cli(flag);
+      expect(r).toEqual({ code: 0, out: `${version}\n`, err: '' });
+    }
+  });
+
+  it('--help lists the commands, and each command its options', () => {
+    const r = cli('--help');
+    expect(r.code).toBe(0);
+    expect(r.err).toBe('');
+    for (const c of ['simulate', 'run', 'diagrams']) expect(r.out).toMatch(new RegExp(`^  ${c}\\b`, 'm'));
+    expect(r.out).toMatch(/--version/);
+    const sim = cli('simulate', '--help');
+    expect(sim.code).toBe(0);
+    expect(sim.out).toMatch(/--billing <mode> .*\(choices: "per-second",\s+"hourly"\)/s);
+    for (const o of ['--trace <file>', '--days <n>', '--seed <n>', '--idle-grace <seconds>', '--max <n>']) expect(sim.out).toContain(o);
+  });
+});
 
 describe('drone-dynamic-agents simulate', () => {
   it('--json prints one object with the report fields, every job completed, zero instances left', () => {
@@ -38,10 +62,17 @@ describe('drone-dynamic-agents simulate', () => {
     [['simulate', '--trace', 'x.csv', '--days', 'many'], /--days must be a positive number, not "many"/],
     [['simulate', '--trace', 'x.csv', '--from', 'someday'], /--from must be an ISO date/],
     [['simulate'], /required option '--trace <file>' not specified/],
+    [['simulate', '--trace', 'x.csv', '--billing', 'monthly'], /option '--billing <mode>' argument 'monthly' is invalid. Allowed choices are per-second, hourly./],
+    [['simulate', '--trace', 'x.csv', '--idle-grace', '-5'], /--idle-grace must be a non-negative number, not "-5"/],
+    [['simulate', '--trace', 'x.csv', '--max', '2.5'], /--max must be a non-negative integer, not "2.5"/],
+    [['simulate', '--trace', 'x.csv', '--warm-buffer', 'some'], /--warm-buffer must be a non-negative integer, not "some"/],
+    [['simulate', '--trace', 'x.csv', '--concurrency', '0'], /--concurrency must be a positive integer, not "0"/],
+    [['simulate', '--trace', 'x.csv', '--seed', '1.5'], /--seed must be an integer, not "1.5"/],
+    [['run', '--billing', 'weekly'], /option '--billing <mode>' argument 'weekly' is invalid/],
     [['frobnicate'], /unknown command 'frobnicate'/],
-  ])('bad input %j: one-line error and non-zero exit', (args, message) => {
+  ])('bad input %j: one-line error and exit code 2', (args, message) => {
     const r = cli(...args);
-    expect(r.code).not.toBe(0);
+    expect(r.code).toBe(2);
     expect(r.err).toMatch(message);
     expect(r.err.trim().split('\n')[0]).toMatch(message);
     expect(r.out).toBe('');

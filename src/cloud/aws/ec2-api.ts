@@ -1,6 +1,6 @@
 import {
-  DescribeInstancesCommand,
-  DescribeSpotInstanceRequestsCommand,
+  paginateDescribeInstances,
+  paginateDescribeSpotInstanceRequests,
   RunInstancesCommand,
   TerminateInstancesCommand,
   type EC2Client,
@@ -9,6 +9,7 @@ import {
   type RunInstancesCommandInput,
   type SpotInstanceRequest,
 } from '@aws-sdk/client-ec2';
+import { allPages, type PageSizes } from './all-pages.js';
 
 /** One instance per call: the daemon launches per actor. */
 export type RunInput = Omit<RunInstancesCommandInput, 'MinCount' | 'MaxCount'>;
@@ -27,51 +28,34 @@ export interface Ec2Api {
   describeSpotInstanceRequests(instanceIds: string[], signal?: AbortSignal): Promise<SpotInstanceRequest[]>;
 }
 
-export function sdkEc2Api(client: EC2Client): Ec2Api {
+/** `pageSize`: DescribeInstances' MaxResults (AWS allows 5–1000; default 500). */
+export function sdkEc2Api(client: EC2Client, opts: PageSizes = {}): Ec2Api {
+  const send = (signal?: AbortSignal) => ({ abortSignal: signal });
   return {
     async runInstance(input, signal) {
-      const out = await client.send(new RunInstancesCommand({ ...input, MinCount: 1, MaxCount: 1 }), { abortSignal: signal });
+      const out = await client.send(new RunInstancesCommand({ ...input, MinCount: 1, MaxCount: 1 }), send(signal));
       const inst = out.Instances?.[0];
       if (!inst?.InstanceId) throw Object.assign(new Error('RunInstances answered without an instance'), { name: 'EmptyResponse' });
       return inst;
     },
     async describeInstances(query, signal) {
-      const out: Instance[] = [];
-      let token: string | undefined;
-      do {
-        const page = await client.send(
-          new DescribeInstancesCommand({
-            Filters: query.filters,
-            InstanceIds: query.instanceIds,
-            NextToken: token,
-            // MaxResults cannot be combined with InstanceIds.
-            MaxResults: query.instanceIds ? undefined : 500,
-          }),
-          { abortSignal: signal },
-        );
-        for (const r of page.Reservations ?? []) out.push(...(r.Instances ?? []));
-        token = page.NextToken;
-      } while (token);
-      return out;
+      const pages = paginateDescribeInstances(
+        // MaxResults cannot be combined with InstanceIds.
+        { client, pageSize: query.instanceIds ? undefined : (opts.pageSize ?? 500) },
+        { Filters: query.filters, InstanceIds: query.instanceIds },
+        send(signal),
+      );
+      return allPages(pages, (p) => (p.Reservations ?? []).flatMap((r) => r.Instances ?? []));
     },
     async terminateInstances(instanceIds, signal) {
-      await client.send(new TerminateInstancesCommand({ InstanceIds: instanceIds }), { abortSignal: signal });
+      await client.send(new TerminateInstancesCommand({ InstanceIds: instanceIds }), send(signal));
     },
     async describeSpotInstanceRequests(instanceIds, signal) {
       if (instanceIds.length === 0) return [];
-      const out: SpotInstanceRequest[] = [];
-      let token: string | undefined;
-      do {
-        // By instance-id filter, not request id: a filter never fails with NotFound for a request
-        // that has aged out.
-        const page = await client.send(
-          new DescribeSpotInstanceRequestsCommand({ Filters: [{ Name: 'instance-id', Values: instanceIds }], NextToken: token }),
-          { abortSignal: signal },
-        );
-        out.push(...(page.SpotInstanceRequests ?? []));
-        token = page.NextToken;
-      } while (token);
-      return out;
+      // By instance-id filter, not request id: a filter never fails with NotFound for a request
+      // that has aged out.
+      const pages = paginateDescribeSpotInstanceRequests({ client }, { Filters: [{ Name: 'instance-id', Values: instanceIds }] }, send(signal));
+      return allPages(pages, (p) => p.SpotInstanceRequests);
     },
   };
 }

@@ -2,8 +2,8 @@ import {
   DeregisterContainerInstanceCommand,
   DescribeContainerInstancesCommand,
   DescribeTasksCommand,
-  ListContainerInstancesCommand,
-  ListTasksCommand,
+  paginateListContainerInstances,
+  paginateListTasks,
   RegisterTaskDefinitionCommand,
   StartTaskCommand,
   StopTaskCommand,
@@ -15,6 +15,7 @@ import {
   type StartTaskCommandInput,
   type Task,
 } from '@aws-sdk/client-ecs';
+import { allPages, type PageSizes } from './all-pages.js';
 
 /**
  * ECS cut down to the calls the daemon makes (one cluster). Same contract as Ec2Api: SDK errors
@@ -43,8 +44,10 @@ function chunks<T>(xs: T[], n: number): T[][] {
   return out;
 }
 
-export function sdkEcsApi(client: ECSClient, cluster: string): EcsApi {
+/** `pageSize`: maxResults of the List calls (AWS allows 1–100; default 100). */
+export function sdkEcsApi(client: ECSClient, cluster: string, sizes: PageSizes = {}): EcsApi {
   const opts = (signal?: AbortSignal) => ({ abortSignal: signal });
+  const pageSize = sizes.pageSize ?? 100;
   return {
     async registerTaskDefinition(input, signal) {
       const out = await client.send(new RegisterTaskDefinitionCommand(input), opts(signal));
@@ -53,14 +56,7 @@ export function sdkEcsApi(client: ECSClient, cluster: string): EcsApi {
       return { arn };
     },
     async listContainerInstances(signal) {
-      const out: string[] = [];
-      let token: string | undefined;
-      do {
-        const page = await client.send(new ListContainerInstancesCommand({ cluster, nextToken: token, maxResults: 100 }), opts(signal));
-        out.push(...(page.containerInstanceArns ?? []));
-        token = page.nextToken;
-      } while (token);
-      return out;
+      return allPages(paginateListContainerInstances({ client, pageSize }, { cluster }, opts(signal)), (p) => p.containerInstanceArns);
     },
     async describeContainerInstances(arns, signal) {
       const items: ContainerInstance[] = [];
@@ -88,17 +84,8 @@ export function sdkEcsApi(client: ECSClient, cluster: string): EcsApi {
       await client.send(new StopTaskCommand({ cluster, task: taskArn, reason }), opts(signal));
     },
     async listTasks(query, signal) {
-      const out: string[] = [];
-      let token: string | undefined;
-      do {
-        const page = await client.send(
-          new ListTasksCommand({ cluster, startedBy: query.startedBy, containerInstance: query.containerInstance, desiredStatus: query.desiredStatus, nextToken: token, maxResults: 100 }),
-          opts(signal),
-        );
-        out.push(...(page.taskArns ?? []));
-        token = page.nextToken;
-      } while (token);
-      return out;
+      const input = { cluster, startedBy: query.startedBy, containerInstance: query.containerInstance, desiredStatus: query.desiredStatus };
+      return allPages(paginateListTasks({ client, pageSize }, input, opts(signal)), (p) => p.taskArns);
     },
     async describeTasks(arns, signal) {
       const out: Task[] = [];

@@ -1,0 +1,56 @@
+import { DdaError } from '../domain/errors.js';
+
+/*
+ * Argument parsers for commander's `argParser`. They throw a DdaError rather than commander's
+ * InvalidArgumentError so the message stays ours (`--max must be ...`), one line, exit code 2.
+ * This module is imported before any command runs: keep it free of heavy imports.
+ */
+
+type Parse<T> = (flag: string) => (value: string) => T;
+
+const numberOf = (s: string) => (s.trim() === '' ? NaN : Number(s));
+
+/** A number ≥ 0 (seconds, for example). */
+export const nonNegative: Parse<number> = (flag) => (v) => {
+  const n = numberOf(v);
+  if (!Number.isFinite(n) || n < 0) throw new DdaError('USAGE', `${flag} must be a non-negative number, not "${v}"`);
+  return n;
+};
+
+/** A whole number ≥ 0 (a count). */
+export const count: Parse<number> = (flag) => (v) => {
+  const n = numberOf(v);
+  if (!Number.isInteger(n) || n < 0) throw new DdaError('USAGE', `${flag} must be a non-negative integer, not "${v}"`);
+  return n;
+};
+
+/** A whole number ≥ 1 (agent slots). */
+export const positiveInteger: Parse<number> = (flag) => (v) => {
+  const n = numberOf(v);
+  if (!Number.isInteger(n) || n < 1) throw new DdaError('USAGE', `${flag} must be a positive integer, not "${v}"`);
+  return n;
+};
+
+/** A number > 0. */
+export const positive: Parse<number> = (flag) => (v) => {
+  const n = numberOf(v);
+  if (!Number.isFinite(n) || n <= 0) throw new DdaError('USAGE', `${flag} must be a positive number, not "${v}"`);
+  return n;
+};
+
+/** Any whole number. */
+export const integer: Parse<number> = (flag) => (v) => {
+  const n = numberOf(v);
+  if (!Number.isInteger(n)) throw new DdaError('USAGE', `${flag} must be an integer, not "${v}"`);
+  return n;
+};
+
+/** An ISO date, as ms since the epoch. */
+export const isoDate: Parse<number> = (flag) => (v) => {
+  const t = Date.parse(v);
+  if (!Number.isFinite(t)) throw new DdaError('USAGE', `${flag} must be an ISO date like 2016-03-01 or 2016-03-01T00:00:00Z, not "${v}"`);
+  return t;
+};
+
+export const BILLING_MODES = ['per-second', 'hourly'] as const;
+export type BillingMode = (typeof BILLING_MODES)[number];
