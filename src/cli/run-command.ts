@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import type { Config } from '../config/config.js';
-import { systemClock } from '../domain/clock.js';
+import { systemClock, type Clock } from '../domain/clock.js';
 import { createLogger } from '../log/logger.js';
 import { describeError, isDdaError } from '../domain/errors.js';
 import { startDaemon, type Daemon } from '../runtime/daemon.js';
@@ -56,11 +56,22 @@ export async function runDaemon(a: RunArgs): Promise<void> {
   });
   const running = daemon;
   logger.info({ source: backends.source.kind, cloud: backends.cloud.kind, pools: a.config.pools.map((p) => p.name) }, 'daemon started');
+  const rt = a.config.runtime;
   await new Promise<void>((resolve) => {
     const onSignal = (sig: string) => {
       logger.info({ signal: sig, drain: a.drainOnExit }, a.drainOnExit ? 'stopping: draining the fleet' : 'stopping: leaving the fleet for the next daemon to adopt');
-      const done = (a.drainOnExit ? running.stop() : running.halt()).finally(() => http?.close());
-      void done.then(resolve, resolve);
+      const done = (a.drainOnExit ? running.stop({ timeoutMs: DRAIN_ON_EXIT_MS }) : running.halt())
+        .then(() => http?.close())
+        .catch((e: unknown) => logger.error({ err: describeError(e) }, 'shutdown failed'));
+      // Commands in flight end by their own deadline; this one bounds the whole shutdown, even
+      // if a deadline is longer than the grace the process manager gives before SIGKILL.
+      const boundMs = (a.drainOnExit ? DRAIN_ON_EXIT_MS : 0) + rt.shutdownTimeoutSeconds * 1000;
+      void boundedBy(done, boundMs, clock).then((finished) => {
+        const left = running.leftBehind();
+        if (finished) logger.info({ instancesLeft: left.instances }, 'stopped');
+        else logger.warn({ instancesLeft: left.instances, commandsInFlight: left.commands, shutdownTimeoutSeconds: rt.shutdownTimeoutSeconds }, 'shutdown deadline passed: exiting with commands in flight');
+        resolve();
+      });
     };
     process.once('SIGTERM', onSignal);
     process.once('SIGINT', onSignal);
@@ -68,6 +79,21 @@ export async function runDaemon(a: RunArgs): Promise<void> {
   logger.flush();
   // Keep-alive sockets to the CI server and the cloud would hold the process for a while more.
   process.exit(0);
+}
+
+/** `--drain-on-exit`: how long the fleet gets to drain to zero before it is left to the next daemon. */
+const DRAIN_ON_EXIT_MS = 10 * 60 * 1000;
+
+/** True when `p` settled within `ms`, false when the deadline came first. */
+function boundedBy(p: Promise<unknown>, ms: number, clock: Clock): Promise<boolean> {
+  return new Promise((resolve) => {
+    const t = clock.setTimeout(() => resolve(false), ms);
+    const done = () => {
+      clock.clearTimeout(t);
+      resolve(true);
+    };
+    p.then(done, done);
+  });
 }
 
 /**

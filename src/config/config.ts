@@ -80,6 +80,17 @@ export const runtimeSchema = z.object({
   /** Retries within one poll before it counts as unknown; backoff doubles from retryBaseSeconds. */
   pollRetries: z.number().int().min(0).default(2),
   retryBaseSeconds: z.number().min(0).default(1),
+  /**
+   * Deadline of one command (launch, start agent, drain, terminate) or one reap: the call is
+   * aborted and the instance actor told it failed. Below lifecycle.launchTimeoutSeconds, so a
+   * launch that hangs fails by its own deadline, and bounds how long a shutdown waits.
+   */
+  commandTimeoutSeconds: z.number().min(0.1).default(120),
+  /**
+   * After SIGTERM / SIGINT (or after the drain deadline of --drain-on-exit): how long the
+   * commands in flight may take before the process logs what it leaves and exits anyway.
+   */
+  shutdownTimeoutSeconds: z.number().min(0.1).default(20),
   /** Clean up cloud leftovers no instance owns (container instances, tasks) this often. */
   reapSeconds: z.number().min(1).default(600),
   /** Daemon identity: tagged on everything it creates; two daemons never touch each other's fleet. */

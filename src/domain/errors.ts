@@ -23,6 +23,8 @@ export type ErrorCode =
   | 'CLOUD_THROTTLED'
   | 'CLOUD_NOT_FOUND'
   | 'CLOUD_UNAVAILABLE'
+  /** A command's deadline passed before the cloud answered (the call was aborted). */
+  | 'CLOUD_TIMEOUT'
   | 'CLOUD_FAILED';
 
 export class DdaError extends Error {

@@ -1,5 +1,6 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ECSClient } from '@aws-sdk/client-ecs';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { Logger } from 'pino';
 import type { AwsConfig } from './settings.js';
 import type { Clock } from '../../domain/clock.js';
@@ -22,9 +23,17 @@ export interface AwsProviderOptions {
 }
 
 /**
- * The AWS interpreter with real SDK clients. Throttling and 5xx are retried by the SDK itself
- * (adaptive mode: exponential backoff plus a client-side rate limiter that slows down when AWS
- * throttles); what still fails reaches the caller as a DdaError.
+ * One AWS request (one attempt) may take this long, and its connection this long to open: an
+ * endpoint that accepts and never answers then fails the attempt (retried by the SDK) instead
+ * of holding the call forever. The runtime's command and poll deadlines bound the whole call.
+ */
+export const AWS_REQUEST_TIMEOUT_MS = 20_000;
+export const AWS_CONNECTION_TIMEOUT_MS = 5_000;
+
+/**
+ * The AWS interpreter with real SDK clients. Throttling, 5xx and timed-out attempts are retried
+ * by the SDK itself (adaptive mode: exponential backoff plus a client-side rate limiter that
+ * slows down when AWS throttles); what still fails reaches the caller as a DdaError.
  */
 export function createAwsProvider(cfg: AwsConfig, deps: AwsProviderOptions): CloudProvider & Required<Pick<CloudProvider, 'reapOrphans'>> {
   const common = {
@@ -34,7 +43,8 @@ export function createAwsProvider(cfg: AwsConfig, deps: AwsProviderOptions): Clo
     retryMode: 'adaptive' as const,
     maxAttempts: 5,
   };
-  const ec2 = new EC2Client(common);
-  const ecs = new ECSClient(common);
+  const handler = () => new NodeHttpHandler({ connectionTimeout: AWS_CONNECTION_TIMEOUT_MS, requestTimeout: AWS_REQUEST_TIMEOUT_MS, throwOnRequestTimeout: true });
+  const ec2 = new EC2Client({ ...common, requestHandler: handler() });
+  const ecs = new ECSClient({ ...common, requestHandler: handler() });
   return new AwsCloudProvider({ cfg, ec2: sdkEc2Api(ec2), ecs: sdkEcsApi(ecs, cfg.cluster), ...deps });
 }

@@ -214,7 +214,7 @@ export class AwsCloudProvider implements CloudProvider {
       await this.call('StopTask', { task: t.taskArn }, () => this.d.ecs.stopTask(t.taskArn!, 'dda: orphan (no live container instance)', signal));
       reaped.push({ kind: 'task', id: t.taskArn, reason: 'no live container instance' });
     }
-    for (const r of reaped) this.log.info({ kind: r.kind, id: r.id, reason: r.reason }, 'reaped orphan');
+    // Logged by the runtime's reaper, once per resource however many rounds still list it.
     return reaped;
   }
 

@@ -1,0 +1,78 @@
+import { map, timer, type Observable, type SchedulerLike } from 'rxjs';
+import type { RuntimeConfig } from '../config/config.js';
+import type { Clock } from '../domain/clock.js';
+import { DdaError, describeError, isDdaError } from '../domain/errors.js';
+import type { Logger } from '../log/logger.js';
+import type { CloudProvider } from '../ports/cloud-provider.js';
+import type { QueueSource } from '../ports/queue-source.js';
+import type { SupervisorEvent } from '../../machines/supervisor/supervisor.machine.js';
+import { poll$, type PollOptions } from './poll.js';
+
+/** What every observation stream runs on. */
+export interface StreamDeps {
+  rt: RuntimeConfig;
+  clock: Clock;
+  scheduler: SchedulerLike;
+  log: Logger;
+  /** False for in-memory sources and clouds (the simulator): no AbortSignal per poll. */
+  abortable: boolean;
+}
+
+/** A failing poll is reported when it starts failing, then every 20th time. */
+const worthLogging = (failures: number) => failures === 1 || failures % 20 === 0;
+
+function pollOptions(d: StreamDeps): Omit<PollOptions, 'periodMs' | 'timeoutError'> {
+  const rt = d.rt;
+  return { abortable: d.abortable, timeoutMs: rt.pollTimeoutSeconds * 1000, retries: rt.pollRetries, retryBaseMs: rt.retryBaseSeconds * 1000, scheduler: d.scheduler, clock: d.clock };
+}
+
+/** The CI queue, polled: QUEUE with what it showed, or QUEUE_UNKNOWN when a poll cycle failed. */
+export function queueEvents$(source: QueueSource, d: StreamDeps): Observable<SupervisorEvent> {
+  const { rt, log } = d;
+  let failures = 0;
+  return poll$((signal) => source.poll(signal), {
+    ...pollOptions(d),
+    periodMs: rt.queuePollSeconds * 1000,
+    timeoutError: () => new DdaError('SOURCE_TIMEOUT', `${source.kind}: queue poll timed out after ${rt.pollTimeoutSeconds} s`),
+  }).pipe(
+    map((r): SupervisorEvent => {
+      if (r.ok) {
+        if (failures > 0) log.info({ source: source.kind, failedPolls: failures }, 'queue visible again');
+        failures = 0;
+        // Stamp with the poll's start: what the queue showed is only known to be true from then.
+        return { type: 'QUEUE', snapshot: { at: r.startedAt, stages: r.value.stages } };
+      }
+      if (worthLogging(++failures)) log.warn({ source: source.kind, code: isDdaError(r.error) ? r.error.code : undefined, err: describeError(r.error), failedPolls: failures }, 'queue unknown');
+      return { type: 'QUEUE_UNKNOWN', at: r.startedAt, error: describeError(r.error) };
+    }),
+  );
+}
+
+/**
+ * The cloud's view of the fleet, polled: FLEET, or FLEET_UNKNOWN when a describe cycle failed.
+ * Describe calls are free; waiting for them is not: poll fast while anything is changing.
+ */
+export function fleetEvents$(cloud: CloudProvider, d: StreamDeps, inTransition: () => boolean): Observable<SupervisorEvent> {
+  const { rt, log } = d;
+  let failures = 0;
+  return poll$((signal) => cloud.describe(signal), {
+    ...pollOptions(d),
+    periodMs: () => (inTransition() ? Math.min(rt.fleetPollFastSeconds, rt.fleetPollSeconds) : rt.fleetPollSeconds) * 1000,
+    timeoutError: () => new DdaError('CLOUD_UNAVAILABLE', `${cloud.kind}: describe timed out after ${rt.pollTimeoutSeconds} s`),
+  }).pipe(
+    map((r): SupervisorEvent => {
+      if (r.ok) {
+        failures = 0;
+        return { type: 'FLEET', snapshot: { at: r.startedAt, instances: r.value.instances } };
+      }
+      if (worthLogging(++failures)) log.warn({ cloud: cloud.kind, err: describeError(r.error), failedPolls: failures }, 'fleet unknown');
+      return { type: 'FLEET_UNKNOWN', at: r.startedAt, error: describeError(r.error) };
+    }),
+  );
+}
+
+/** The supervisor's clock tick (deadlines, planning). The first waits one period so the first observations can arrive. */
+export function ticks$(d: StreamDeps): Observable<SupervisorEvent> {
+  const ms = d.rt.tickSeconds * 1000;
+  return timer(ms, ms, d.scheduler).pipe(map((): SupervisorEvent => ({ type: 'TICK', now: d.clock.now() })));
+}
