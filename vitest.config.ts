@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 /**
@@ -14,6 +15,9 @@ const property = ['test/properties/**/*.test.ts'];
 
 export default defineConfig({
   test: {
+    // Vitest's default in run mode is one worker fewer than the cores: one, on our 2-core
+    // machines, so every file ran in turn. Much of the integration project waits on real time.
+    maxWorkers: availableParallelism(),
     projects: [
       {
         extends: true,
