@@ -1,10 +1,12 @@
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { projectRoot } from '../../src/cli/paths.js';
+import { readTrace, traceWindow } from '../../src/sim/trace.js';
 import { cliPath, fourteenDayTrace } from '../helpers/traces.js';
 
 const cli = (...args: string[]) => {
@@ -33,21 +35,105 @@ describe('drone-dynamic-agents --version and --help', () => {
     for (const o of ['--trace <file>', '--days <n>', '--seed <n>', '--idle-grace <seconds>', '--max <n>']) expect(sim.out).toContain(o);
   });
 });
+/**
+ * The seeded 14-day replay of shared/traces/singularity-jobs.csv as produced before the issue 9
+ * redesign (`simulate --trace … --days 14 --json --logs`). Change it only with a change users
+ * are meant to see, and say so in the commit.
+ */
+const REFERENCE = {
+  trace: 'shared/traces/singularity-jobs.csv',
+  report: {
+    from: '2016-02-13T00:00:00.000Z',
+    to: '2016-02-27T00:00:00.000Z',
+    days: 14,
+    jobs: 843,
+    jobs_completed: 843,
+    jobs_killed: 0,
+    jobs_killed_by_decision: 0,
+    instance_hours: 351.03,
+    cost_usd: 59.68,
+    wait_p50_s: 92,
+    wait_p95_s: 127,
+    wait_p99_s: 133,
+    wait_max_s: 134,
+    peak_instances: 12,
+    launches: 779,
+    launch_failures: 0,
+    instances_left: 0,
+    utilisation: 0.92,
+  },
+  logLines: 8728,
+  logSha256: 'ddc3ed68eb09da2207a5c2ec0bec6d00f2a514bfcdcdb1abf6206ff494628126',
+};
+
+/** Log lines in time order, each instant's lines sorted (lines of one instant have no order to keep). */
+function byInstant(lines: readonly string[]): string[] {
+  const out: string[] = [];
+  let group: string[] = [];
+  let at: string | undefined;
+  for (const l of lines) {
+    const t = (JSON.parse(l) as { time?: string }).time;
+    if (t !== at) {
+      out.push(...group.sort());
+      group = [];
+      at = t;
+    }
+    group.push(l);
+  }
+  out.push(...group.sort());
+  return out;
+}
 
 describe('drone-dynamic-agents simulate', () => {
-  it('--json prints one object with the report fields, every job completed, zero instances left', () => {
+  // The one run of the seeded 14-day replay in the suite (it used to run twice: here and in
+  // test/sim): the report and, with --logs, every lifecycle line of the same run.
+  it('replays the first 14 days: the report as the last line, every job completes, no build is killed, the fleet ends at zero, every instance walks the whole lifecycle', () => {
     const trace = fourteenDayTrace();
-    const r = cli('simulate', '--trace', trace.path, '--days', '14', '--json');
+    const r = cli('simulate', '--trace', trace.path, '--days', '14', '--json', '--logs');
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const lines = r.out.trim().split('\n');
+    const rep = JSON.parse(lines.at(-1)!) as Record<string, number>;
+    for (const k of ['jobs', 'jobs_completed', 'instance_hours', 'cost_usd', 'wait_p50_s', 'wait_p95_s', 'wait_max_s', 'peak_instances', 'launches']) expect(rep).toHaveProperty(k);
+    expect(rep.jobs).toBe(traceWindow(readTrace(trace.path), { days: 14 }).jobs.length);
+    expect(rep.jobs_completed).toBe(rep.jobs);
+    expect(rep.jobs_killed).toBe(0);
+    expect(rep.instances_left).toBe(0);
+    expect(rep.launches).toBeGreaterThan(0);
+    expect(rep.cost_usd).toBeGreaterThan(0);
+    // Every line before the report is a JSON log line; the lifecycle ones name each step.
+    const logs = lines.slice(0, -1).map((l) => JSON.parse(l) as { name?: string; from?: string; to?: string });
+    const steps = new Set(logs.filter((l) => l.name === 'instance.lifecycle').map((l) => `${l.from}>${l.to}`));
+    for (const step of ['requested.launching>booting.instance', 'booting.agent>task-running.idle', 'task-running.idle>draining.stopping', 'draining.terminating>terminated']) {
+      expect(steps).toContain(step);
+    }
+    console.log(`simulate --days 14 (${trace.label}): ${lines.at(-1)}`);
+
+    // What users see must not change: on the project's trace, the same report field for field
+    // (but the wall-clock speed) and the same log lines, byte for byte and instant by instant, as
+    // the reference run. Within one instant the order may differ: since the supervisor keeps the
+    // fleet from its instances' reports, a planning round's decisions are logged before the
+    // transitions they cause, where they used to interleave.
+    if (trace.label !== REFERENCE.trace) return;
+    const { wall_seconds: _w, simulated_days_per_wall_second: _s, ...same } = rep;
+    expect(same).toEqual(REFERENCE.report);
+    const logText = lines.slice(0, -1).join('\n') + '\n';
+    const digest = createHash('sha256').update(byInstant(lines.slice(0, -1)).join('\n') + '\n').digest('hex');
+    if (digest !== REFERENCE.logSha256) {
+      const dump = join(mkdtempSync(join(tmpdir(), 'dda-')), 'sim14.logs');
+      writeFileSync(dump, logText);
+      expect.fail(`the 14-day log lines changed (${lines.length - 1} lines, reference ${REFERENCE.logLines}); this run's lines are in ${dump}: diff them with the same command run on the previous commit`);
+    }
+  }, 120_000);
+
+  it('--json alone prints exactly one line, the report', () => {
+    const r = cli('simulate', '--trace', fourteenDayTrace().path, '--days', '1', '--json');
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     const lines = r.out.trim().split('\n');
     expect(lines).toHaveLength(1);
-    const rep = JSON.parse(lines[0]!) as Record<string, number>;
-    for (const k of ['jobs', 'jobs_completed', 'instance_hours', 'cost_usd', 'wait_p50_s', 'wait_p95_s', 'wait_max_s', 'peak_instances', 'launches']) expect(rep).toHaveProperty(k);
-    expect(rep.jobs_completed).toBe(rep.jobs);
-    expect(rep.instances_left).toBe(0);
-    console.log(`simulate --days 14 (${trace.label}): ${lines[0]}`);
-  }, 120_000);
+    expect(JSON.parse(lines[0]!)).toHaveProperty('jobs_completed');
+  }, 60_000);
 
   it('prints a readable report without --json', () => {
     const r = cli('simulate', '--trace', fourteenDayTrace().path, '--days', '2');

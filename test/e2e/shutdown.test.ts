@@ -1,7 +1,7 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { startAwsProxy, type AwsProxy } from '../helpers/aws-proxy.js';
 import { CliProcess, writeJson } from '../helpers/cli-process.js';
-import { startMoto, type Moto } from '../helpers/moto.js';
+import { leaseMotoRegion, type MotoRegion } from '../helpers/moto.js';
 import { clients, createCluster } from '../integration/aws/support.js';
 import { FakeDrone } from '../sources/fake-drone.js';
 
@@ -13,23 +13,16 @@ import { FakeDrone } from '../sources/fake-drone.js';
  */
 const TOKEN = 'e2e-admin-token-5f0c1d';
 
-let moto: Moto;
+let moto: MotoRegion;
 let drone: FakeDrone | undefined;
 let proxy: AwsProxy | undefined;
 let cli: CliProcess | undefined;
 
-beforeAll(async () => {
-  moto = await startMoto();
-}, 30_000);
-afterAll(async () => {
-  await moto?.stop();
-});
 afterEach(async (ctx) => {
   if (ctx.task.result?.state === 'fail' && cli) console.log(cli.raw.slice(-40).join('\n'), cli.stderr);
   cli?.kill('SIGKILL');
   await proxy?.close();
   await drone?.close();
-  await moto.reset();
 });
 
 function config(runtime: { commandTimeoutSeconds: number; shutdownTimeoutSeconds: number }) {
@@ -44,7 +37,9 @@ function config(runtime: { commandTimeoutSeconds: number; shutdownTimeoutSeconds
 
 /** Starts the daemon and returns once a RunInstances is held by the black hole. */
 async function launchInFlight(runtime: { commandTimeoutSeconds: number; shutdownTimeoutSeconds: number }): Promise<CliProcess> {
-  await createCluster(clients(moto.endpoint).ecs);
+  // Each launch starts in a region of its own of the shared moto: nothing left from the last.
+  moto = leaseMotoRegion();
+  await createCluster(clients(moto).ecs);
   proxy = await startAwsProxy(moto.endpoint, (action) => (action === 'RunInstances' ? 'hang' : 'forward'));
   drone = await FakeDrone.start({ token: TOKEN });
   drone.addStage();
@@ -53,7 +48,7 @@ async function launchInFlight(runtime: { commandTimeoutSeconds: number; shutdown
     DRONE_SERVER_HOST: new URL(drone.url).host,
     DRONE_SERVER_TOKEN: TOKEN,
     DRONE_RPC_SECRET_REF: '/dda/drone-rpc-secret',
-    DDA_AWS_REGION: 'us-east-1',
+    DDA_AWS_REGION: moto.region,
     DDA_AWS_ENDPOINT: proxy.endpoint,
     DDA_ECS_CLUSTER: 'ci',
     DDA_AMI: 'ami-12c6146b',

@@ -1,8 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { inject } from 'vitest';
 
 /**
- * A moto_server of our own on a free loopback port. If moto is missing the suite fails with
+ * A moto_server of our own on a free loopback port. The integration project starts one for all
+ * its files (moto-global-setup.ts); tests take a region of it with `leaseMotoRegion()`. If moto is missing the suite fails with
  * the fix in the message — silently skipping would make the AWS interpreter untested in CI.
  */
 export interface Moto {
@@ -98,4 +102,57 @@ export async function startMoto(opts: { timeoutMs?: number; command?: string } =
     manualEcsTasks: () => post(`${endpoint}/moto-api/state-manager/set-transition`, { model_name: 'ecs::task', transition: { progression: 'manual', times: 1_000_000 } }),
     stop: kill,
   };
+}
+
+/** What the integration project's global setup hands to its tests (see moto-global-setup.ts). */
+export interface SharedMotoInfo {
+  /** Empty when moto could not start; `error` then says why, with the install hint. */
+  endpoint: string;
+  error: string;
+  /** A directory where a region is taken by creating its folder (atomic across workers). */
+  leases: string;
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    moto: SharedMotoInfo;
+  }
+}
+
+/** Where a test talks to the shared moto: the endpoint and a region no other test uses. */
+export interface MotoRegion {
+  endpoint: string;
+  region: string;
+}
+
+/**
+ * Regions moto serves (EC2 and ECS), each a separate world. A test that leases one starts from
+ * an empty account, as `POST /moto-api/reset` gave it before, without wiping another file's
+ * state mid-test. There are more than the suite's moto tests; add one here if they run out.
+ */
+export const MOTO_REGIONS = [
+  'us-east-1', 'us-east-2', 'us-west-1', 'us-west-2', 'ca-central-1', 'ca-west-1', 'sa-east-1', 'mx-central-1',
+  'eu-west-1', 'eu-west-2', 'eu-west-3', 'eu-central-1', 'eu-central-2', 'eu-north-1', 'eu-south-1', 'eu-south-2',
+  'af-south-1', 'me-south-1', 'me-central-1', 'il-central-1',
+  'ap-south-1', 'ap-south-2', 'ap-east-1', 'ap-northeast-1', 'ap-northeast-2', 'ap-northeast-3',
+  'ap-southeast-1', 'ap-southeast-2', 'ap-southeast-3', 'ap-southeast-4', 'ap-southeast-5',
+] as const;
+
+/**
+ * A fresh region of the integration project's one moto_server, for one test (call it in
+ * `beforeEach`). Fails with the install hint when moto_server is missing.
+ */
+export function leaseMotoRegion(): MotoRegion {
+  const info = inject('moto');
+  if (!info) throw new Error('no shared moto_server: this test must run in the integration project (vitest --project integration)');
+  if (info.error) throw new Error(info.error);
+  for (const region of MOTO_REGIONS) {
+    try {
+      mkdirSync(join(info.leases, region));
+      return { endpoint: info.endpoint, region };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+  }
+  throw new Error(`all ${MOTO_REGIONS.length} moto regions are leased: add regions to MOTO_REGIONS in test/helpers/moto.ts`);
 }

@@ -60,6 +60,16 @@ export class CoverageRecorder {
   readonly edgesSeen = new Set<AnyTransitionDefinition>();
   constructor(private readonly machineId: string) {}
 
+  /** What several runs took together, e.g. walks that each test records on its own. */
+  static union(machineId: string, recorders: readonly CoverageRecorder[]): CoverageRecorder {
+    const all = new CoverageRecorder(machineId);
+    for (const r of recorders) {
+      for (const s of r.statesSeen) all.statesSeen.add(s);
+      for (const e of r.edgesSeen) all.edgesSeen.add(e);
+    }
+    return all;
+  }
+
   observer(): Observer<InspectionEvent> {
     return {
       next: (ev) => {

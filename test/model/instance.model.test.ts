@@ -13,7 +13,8 @@ import { CoverageRecorder } from './coverage.js';
  * at every state. Simple paths never take an edge that closes a cycle (busy → idle, a drain
  * retry, a terminate retry), so every edge of the graph is also replayed once as the last step
  * of the shortest path to its source. A final test fails when a state node or a transition of
- * the definition was taken by no path.
+ * the definition was taken by no path; it walks what it needs itself, so it does not depend on
+ * the order the tests run in.
  *
  * Time is two-valued in the model: NOW is before every deadline, AFTER (= Infinity) is past
  * every deadline. The machine compares times only with its deadlines and with the drain
@@ -79,15 +80,19 @@ const RANK = { requested: 0, booting: 1, 'task-running': 2, draining: 3, termina
 const FORCING = new Set(['SPOT_INTERRUPTION', 'INSTANCE_GONE', 'AGENT_STOPPED']);
 const fmt = (e: InstanceEvent) => `${e.type}${e.type === 'TICK' ? (e.now === AFTER ? '(after deadline)' : '(before deadline)') : e.type === 'IDLE' && e.now < NOW ? '(stale)' : ''}`;
 
-const coverage = new CoverageRecorder('instance');
-const counts = { models: 0, vertices: 0, edges: 0, simplePaths: 0, edgePaths: 0, steps: 0 };
+/** What one model's walk took (states, transitions) and how much it drove. */
+interface Walk {
+  coverage: CoverageRecorder;
+  counts: { vertices: number; edges: number; simplePaths: number; edgePaths: number; steps: number };
+}
 
 /** Drive a real actor along `events`, checking every state; `expected` are the model's states. */
-function drive(input: InstanceInput, events: InstanceEvent[], expected: (string | undefined)[]): void {
+function drive(w: Walk, input: InstanceInput, events: InstanceEvent[], expected: (string | undefined)[]): void {
+  const counts = w.counts;
   const commands: InstanceCommand[] = [];
   // A parent that keeps what the instance reports, as the supervisor does.
   const reports: InstanceView[] = [];
-  const parent = createActor(createMachine({ on: { INSTANCE_VIEW: { actions: ({ event }) => void reports.push((event as unknown as InstanceReport).view) } } }), { inspect: coverage.observer() });
+  const parent = createActor(createMachine({ on: { INSTANCE_VIEW: { actions: ({ event }) => void reports.push((event as unknown as InstanceReport).view) } } }), { inspect: w.coverage.observer() });
   parent.start();
   const actor = createActor(instanceMachine, { input, parent });
   actor.on('*', (c) => commands.push(c));
@@ -186,41 +191,61 @@ function drive(input: InstanceInput, events: InstanceEvent[], expected: (string 
   parent.stop();
 }
 
+/**
+ * Walks the model of one start (fresh or an adoption): every simple path, then every edge as the
+ * last step after the shortest path to its source. Remembered once it has passed, so the test
+ * of that start and the coverage check share one walk, and neither needs the other to have run
+ * first (`vitest -t`, `--sequence.shuffle`).
+ */
+const walks = new Map<string, Walk>();
+function walk(label: string, input: InstanceInput): Walk {
+  const done = walks.get(label);
+  if (done) return done;
+  const w: Walk = { coverage: new CoverageRecorder('instance'), counts: { vertices: 0, edges: 0, simplePaths: 0, edgePaths: 0, steps: 0 } };
+  const model = createTestModel(instanceMachine, { events: samples, input, serializeState: (s) => key(s as Snap) });
+  const adj = model.getAdjacencyMap();
+  const simple = model.getSimplePaths();
+  const shortest = new Map(model.getShortestPaths({ allowDuplicatePaths: true }).map((p) => [key(p.state as Snap), p]));
+  w.counts.vertices += Object.keys(adj).length;
+  w.counts.simplePaths += simple.length;
+  expect(simple.length).toBeGreaterThan(0);
+
+  for (const p of simple) {
+    // steps[0] is the initial state (event xstate.init); each later step is (event, state reached).
+    drive(
+      w,
+      input,
+      p.steps.slice(1).map((s) => s.event as InstanceEvent),
+      p.steps.map((s) => key(s.state as Snap)),
+    );
+  }
+  for (const [from, v] of Object.entries(adj)) {
+    const head = shortest.get(from);
+    expect(head, `no shortest path to ${from}`).toBeDefined();
+    for (const t of Object.values(v.transitions) as { event: InstanceEvent; state: Snap }[]) {
+      w.counts.edges++;
+      w.counts.edgePaths++;
+      const events = [...head!.steps.slice(1).map((s) => s.event as InstanceEvent), t.event];
+      drive(w, input, events, [...head!.steps.map((s) => key(s.state as Snap)), key(t.state)]);
+    }
+  }
+  walks.set(label, w);
+  return w;
+}
+
 describe('instance lifecycle: every simple path of the real machine', () => {
   for (const [label, input] of inputs) {
     it(`${label}`, () => {
-      const model = createTestModel(instanceMachine, { events: samples, input, serializeState: (s) => key(s as Snap) });
-      const adj = model.getAdjacencyMap();
-      const simple = model.getSimplePaths();
-      const shortest = new Map(model.getShortestPaths({ allowDuplicatePaths: true }).map((p) => [key(p.state as Snap), p]));
-      counts.models++;
-      counts.vertices += Object.keys(adj).length;
-      counts.simplePaths += simple.length;
-      expect(simple.length).toBeGreaterThan(0);
-
-      for (const p of simple) {
-        // steps[0] is the initial state (event xstate.init); each later step is (event, state reached).
-        drive(
-          input,
-          p.steps.slice(1).map((s) => s.event as InstanceEvent),
-          p.steps.map((s) => key(s.state as Snap)),
-        );
-      }
-      // Every edge of the graph, as the last step after the shortest path to its source.
-      for (const [from, v] of Object.entries(adj)) {
-        const head = shortest.get(from);
-        expect(head, `no shortest path to ${from}`).toBeDefined();
-        for (const t of Object.values(v.transitions) as { event: InstanceEvent; state: Snap }[]) {
-          counts.edges++;
-          counts.edgePaths++;
-          const events = [...head!.steps.slice(1).map((s) => s.event as InstanceEvent), t.event];
-          drive(input, events, [...head!.steps.map((s) => key(s.state as Snap)), key(t.state)]);
-        }
-      }
+      walk(label, input);
     });
   }
 
   it('takes every state and every transition of the definition', () => {
+    // Walks every start itself (or reuses the walks that already passed).
+    const all = inputs.map(([label, input]) => walk(label, input));
+    const coverage = CoverageRecorder.union('instance', all.map((w) => w.coverage));
+    const counts = { models: all.length, vertices: 0, edges: 0, simplePaths: 0, edgePaths: 0, steps: 0 };
+    for (const w of all) for (const k of Object.keys(w.counts) as (keyof Walk['counts'])[]) counts[k] += w.counts[k];
     const m = coverage.missing(instanceMachine);
     console.log(
       `instance machine: ${m.totals.states - m.states.length}/${m.totals.states} states and ${m.totals.edges - m.edges.length}/${m.totals.edges} transitions covered; ` +

@@ -1,28 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { defaultConfig, parseConfig } from '../../src/config/config.js';
+import { parseConfig } from '../../src/config/config.js';
 import { DdaError } from '../../src/domain/errors.js';
 import { simulate } from '../../src/sim/simulate.js';
-import { parseTrace, readTrace, traceWindow } from '../../src/sim/trace.js';
-import { fourteenDayTrace } from '../helpers/traces.js';
+import { parseTrace, traceWindow } from '../../src/sim/trace.js';
 
 describe('simulation of real traffic', () => {
-  it('replays the first 14 days: every job completes, no build is killed, the fleet ends at zero', async () => {
-    const trace = fourteenDayTrace();
-    const w = traceWindow(readTrace(trace.path), { days: 14 });
-    const transitions: string[] = [];
-    const { report } = await simulate({ jobs: w.jobs, start: w.start, end: w.end, config: defaultConfig(), onTransition: (t) => transitions.push(`${t.from}>${t.to}`) });
-    console.log(`14 days of ${trace.label}:`, JSON.stringify(report));
-    expect(report.jobs).toBe(w.jobs.length);
-    expect(report.jobs_completed).toBe(report.jobs);
-    expect(report.jobs_killed).toBe(0);
-    expect(report.instances_left).toBe(0);
-    expect(report.launches).toBeGreaterThan(0);
-    expect(report.cost_usd).toBeGreaterThan(0);
-    // Every instance went through the whole lifecycle the user named.
-    for (const step of ['requested.launching>booting.instance', 'booting.agent>task-running.idle', 'task-running.idle>draining.stopping', 'draining.terminating>terminated']) {
-      expect(transitions).toContain(step);
-    }
-  }, 120_000);
+  // The 14-day replay of the real trace runs once, through the built CLI: test/cli/cli.test.ts.
 
   it('with hourly billing keeps idle agents to the end of their paid hour', async () => {
     const jobs = parseTrace('job_id,created_at_iso,duration_s\n1,2016-03-01T10:00:00Z,600\n2,2016-03-01T10:00:00Z,600\n');

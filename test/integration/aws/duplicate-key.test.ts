@@ -10,7 +10,7 @@ import { startDaemon, type Daemon } from '../../../src/runtime/daemon.js';
 import type { Transition } from '../../../src/runtime/lifecycle-log.js';
 import type { SupervisorMachine } from '../../../machines/supervisor/supervisor.machine.js';
 import { startAwsProxy, type AwsProxy } from '../../helpers/aws-proxy.js';
-import { startMoto, type Moto } from '../../helpers/moto.js';
+import { leaseMotoRegion, type MotoRegion } from '../../helpers/moto.js';
 import { captureLogger, clients, createCluster, droneSpec, testAwsConfig } from './support.js';
 
 /**
@@ -23,15 +23,15 @@ import { captureLogger, clients, createCluster, droneSpec, testAwsConfig } from 
  */
 
 const DAEMON = 'd1';
-let moto: Moto;
+let moto: MotoRegion;
 let ec2: EC2Client;
 let proxy: AwsProxy;
 const daemons: Daemon[] = [];
 
 beforeAll(async () => {
-  moto = await startMoto();
-  ({ ec2 } = clients(moto.endpoint));
-  await createCluster(clients(moto.endpoint).ecs);
+  moto = leaseMotoRegion();
+  ({ ec2 } = clients(moto));
+  await createCluster(clients(moto).ecs);
   // Only the first RunInstances loses its answer; the SDK's retry is answered.
   proxy = await startAwsProxy(moto.endpoint, (action, seen) => (action === 'RunInstances' && seen === 0 ? 'forward-then-500' : 'forward'));
 }, 30_000);
@@ -39,7 +39,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(daemons.splice(0).map((d) => d.halt()));
   await proxy?.close();
-  await moto?.stop();
 });
 
 afterEach(async () => {
@@ -77,7 +76,7 @@ function run(source: QueueSource, logger: ReturnType<typeof captureLogger>['logg
   const cfg = config();
   const transitions: Transition[] = [];
   const errors: unknown[] = [];
-  const cloud = createAwsProvider(testAwsConfig(proxy.endpoint), { clock: systemClock, logger, daemonId: DAEMON, agents: () => droneSpec(), bootTimeoutSeconds: cfg.lifecycle.bootTimeoutSeconds });
+  const cloud = createAwsProvider(testAwsConfig({ endpoint: proxy.endpoint, region: moto.region }), { clock: systemClock, logger, daemonId: DAEMON, agents: () => droneSpec(), bootTimeoutSeconds: cfg.lifecycle.bootTimeoutSeconds });
   const daemon = startDaemon({ config: cfg, source, cloud, clock: systemClock, logger, onTransition: (t) => transitions.push(t) });
   // A crash of the supervisor (XState's "Actor with system ID ... already exists") lands here.
   (daemon.supervisor as Actor<SupervisorMachine>).subscribe({ error: (e) => errors.push(e) });

@@ -10,6 +10,9 @@ import { isDdaError } from '../../../src/domain/errors.js';
 import { DEFAULT_DEMAND } from '../../../src/domain/pool.js';
 import { droneSpec, manualClock, testAwsConfig } from './support.js';
 
+/** The SDK is faked here: nothing listens at this endpoint. */
+const NO_AWS = { endpoint: 'http://127.0.0.1:1', region: 'us-east-1' };
+
 /**
  * moto cannot run out of capacity, so the fallback is driven through a fake Ec2Api that fails
  * chosen (market, type, subnet) combinations with the error names AWS uses.
@@ -53,7 +56,7 @@ function setup(cfg: Partial<AwsConfig>) {
   const ec2 = new FakeEc2();
   const clock = manualClock();
   const provider = new AwsCloudProvider({
-    cfg: testAwsConfig('http://127.0.0.1:1', { subnets: ['subnet-0000000a', 'subnet-0000000b'], instanceTypes: ['c6i.large', 'c5.large'], ...cfg }),
+    cfg: testAwsConfig(NO_AWS, { subnets: ['subnet-0000000a', 'subnet-0000000b'], instanceTypes: ['c6i.large', 'c5.large'], ...cfg }),
     ec2,
     ecs: noEcs,
     clock,
@@ -138,7 +141,7 @@ describe('launch fallback (fake EC2)', () => {
 });
 
 describe('RunInstances input', () => {
-  const ctx = (cfg: Partial<AwsConfig> = {}) => ({ cfg: testAwsConfig('http://127.0.0.1:1', cfg), daemonId: 'd1', req: req('actor-7'), userData: '#!/bin/bash\n', now: Date.UTC(2025, 0, 1) });
+  const ctx = (cfg: Partial<AwsConfig> = {}) => ({ cfg: testAwsConfig(NO_AWS, cfg), daemonId: 'd1', req: req('actor-7'), userData: '#!/bin/bash\n', now: Date.UTC(2025, 0, 1) });
 
   it('asks for IMDSv2, terminate-on-shutdown, the root volume, the profile and tags on instance and volume', () => {
     const input = runInstancesInput(ctx({ instanceProfile: 'dda-agent', securityGroups: ['sg-0123456789abcdef0'] }), { instanceType: 'c6i.large', subnet: 'subnet-0000000a', market: 'spot' });

@@ -8,7 +8,7 @@ import {
   type ECSClient,
   type Task,
 } from '@aws-sdk/client-ecs';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, onTestFailed } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, onTestFailed } from 'vitest';
 import { createAwsProvider } from '../../../src/cloud/aws/index.js';
 import type { AwsConfig } from '../../../src/cloud/aws/settings.js';
 import { parseConfig, type Config } from '../../../src/config/config.js';
@@ -20,7 +20,7 @@ import type { CloudProvider, ReapedResource } from '../../../src/ports/cloud-pro
 import type { QueueSnapshot, QueueSource, Stage } from '../../../src/ports/queue-source.js';
 import { startDaemon, type Daemon } from '../../../src/runtime/daemon.js';
 import type { Transition } from '../../../src/runtime/lifecycle-log.js';
-import { startMoto, type Moto } from '../../helpers/moto.js';
+import { leaseMotoRegion, type MotoRegion } from '../../helpers/moto.js';
 import { CLUSTER, captureLogger, clients, createCluster, droneSpec, motoProvider, testAwsConfig } from './support.js';
 
 /**
@@ -33,30 +33,21 @@ import { CLUSTER, captureLogger, clients, createCluster, droneSpec, motoProvider
 const DAEMON = 'd1';
 const OTHER = 'd2';
 
-let moto: Moto;
+let moto: MotoRegion;
 let ec2: EC2Client;
 let ecs: ECSClient;
 const daemons: Daemon[] = [];
 
-beforeAll(async () => {
-  moto = await startMoto();
-  ({ ec2, ecs } = clients(moto.endpoint));
-}, 30_000);
-
-afterAll(async () => {
-  await moto?.stop();
-});
-
+// Each test has a region of the integration project's moto_server to itself: an empty account.
+// (The shared server keeps ECS tasks where they are put, as a real agent host would move them.)
 beforeEach(async () => {
-  await moto.reset();
-  // Tasks stay where they are put (StartTask → RUNNING, StopTask → STOPPED), as a real agent
-  // host would move them, instead of advancing one status per DescribeTasks call.
-  await moto.manualEcsTasks();
+  moto = leaseMotoRegion();
+  ({ ec2, ecs } = clients(moto));
   await createCluster(ecs);
 });
 
 afterEach(async () => {
-  // Whatever a test left running is halted before moto is reset under it.
+  // Whatever a test left running is halted before the next test starts.
   await Promise.all(daemons.splice(0).map((d) => d.halt()));
 });
 
@@ -148,7 +139,7 @@ function run(o: { source: QueueSource; cfg?: Config; aws?: Partial<AwsConfig>; h
   const cfg = o.cfg ?? config();
   const transitions: Seen[] = [];
   const decisions: Decision[] = [];
-  const aws = createAwsProvider(testAwsConfig(moto.endpoint, o.aws), {
+  const aws = createAwsProvider(testAwsConfig(moto, o.aws), {
     clock: systemClock,
     logger: o.logger,
     daemonId: cfg.runtime.daemonId,
@@ -267,7 +258,7 @@ async function bootAsEcsAgent(instanceId: string, tags?: Record<string, string>)
   const out = await ecs.send(
     new RegisterContainerInstanceCommand({
       cluster: CLUSTER,
-      instanceIdentityDocument: JSON.stringify({ instanceId, region: 'us-east-1', accountId: '123456789012' }),
+      instanceIdentityDocument: JSON.stringify({ instanceId, region: moto.region, accountId: '123456789012' }),
       tags: Object.entries(t).map(([key, value]) => ({ key, value })),
     }),
   );
@@ -295,7 +286,7 @@ describe('the daemon against moto: real instance actors through the whole lifecy
     const { logger } = logs();
     const q = new ScriptedQueue();
     // Another daemon's instance with a running agent and a build on it, in the same account and cluster.
-    const theirs = motoProvider(moto.endpoint, { daemonId: OTHER });
+    const theirs = motoProvider(moto, { daemonId: OTHER });
     const other = await theirs.launch({ key: 'other-1', pool: 'default', demand: DEFAULT_DEMAND, concurrency: 1 });
     await bootAsEcsAgent(other.instanceId);
     await theirs.startAgent(other.instanceId, other.instanceId, 'default');
@@ -488,7 +479,7 @@ describe('the daemon against moto: real instance actors through the whole lifecy
     await waitFor('busy', () => seen(r.transitions, id, (t) => t.to === 'task-running.busy'));
 
     // Another daemon's instance ended the same way: its container instance is not ours to clean.
-    const theirs = motoProvider(moto.endpoint, { daemonId: OTHER });
+    const theirs = motoProvider(moto, { daemonId: OTHER });
     const other = await theirs.launch({ key: 'other-1', pool: 'default', demand: DEFAULT_DEMAND, concurrency: 1 });
     const theirCi = await bootAsEcsAgent(other.instanceId);
 
@@ -519,7 +510,7 @@ describe('the daemon against moto: real instance actors through the whole lifecy
   it('never touches another daemon\'s fleet, even while stopping to zero', async () => {
     const { logger } = logs();
     // Another daemon's idle agent, and an untagged instance, beside a daemon with an empty queue.
-    const theirs = motoProvider(moto.endpoint, { daemonId: OTHER });
+    const theirs = motoProvider(moto, { daemonId: OTHER });
     const other = await theirs.launch({ key: 'other-1', pool: 'default', demand: DEFAULT_DEMAND, concurrency: 1 });
     const otherCi = await bootAsEcsAgent(other.instanceId);
     await theirs.startAgent(other.instanceId, other.instanceId, 'default');

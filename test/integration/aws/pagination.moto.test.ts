@@ -1,12 +1,12 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { AwsCloudProvider } from '../../../src/cloud/aws/index.js';
 import { sdkEc2Api } from '../../../src/cloud/aws/ec2-api.js';
 import { sdkEcsApi } from '../../../src/cloud/aws/ecs-api.js';
 import { DEFAULT_DEMAND } from '../../../src/domain/pool.js';
-import { startMoto, type Moto } from '../../helpers/moto.js';
+import { leaseMotoRegion, type MotoRegion } from '../../helpers/moto.js';
 import { CLUSTER, clients, createCluster, droneSpec, manualClock, motoProvider, registerAsEcsAgent, testAwsConfig } from './support.js';
 
 /**
@@ -73,23 +73,20 @@ async function startPagingProxy(upstream: string): Promise<PagingProxy> {
   return { endpoint: `http://127.0.0.1:${port}`, requests, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
-let moto: Moto;
+let moto: MotoRegion;
 let proxy: PagingProxy;
 
 beforeAll(async () => {
-  moto = await startMoto();
-  proxy = await startPagingProxy(moto.endpoint);
+  proxy = await startPagingProxy(inject('moto').endpoint);
 }, 30_000);
 
 afterAll(async () => {
   await proxy?.close();
-  await moto?.stop();
 });
 
 beforeEach(async () => {
-  await moto.reset();
-  await moto.manualEcsTasks();
-  await createCluster(clients(moto.endpoint).ecs);
+  moto = leaseMotoRegion();
+  await createCluster(clients(moto).ecs);
   proxy.requests.clear();
 });
 
@@ -97,8 +94,8 @@ const FLEET = 5;
 
 /** FLEET instances launched by the daemon, each registered with ECS and running its agent task. */
 async function fleetOfFive(): Promise<string[]> {
-  const { ecs } = clients(moto.endpoint);
-  const p = motoProvider(moto.endpoint);
+  const { ecs } = clients(moto);
+  const p = motoProvider(moto);
   const ids: string[] = [];
   for (let n = 0; n < FLEET; n++) {
     const { instanceId } = await p.launch({ key: `k${n}`, pool: 'default', demand: DEFAULT_DEMAND, concurrency: 2 });
@@ -113,12 +110,12 @@ describe('the AWS ports follow every page (SDK paginators)', () => {
   it('a fleet described two items a page equals the fleet described in one page', async () => {
     const ids = await fleetOfFive();
     const clock = manualClock();
-    const whole = await motoProvider(moto.endpoint, { clock }).describe();
+    const whole = await motoProvider(moto, { clock }).describe();
     expect(whole.instances.map((i) => i.instanceId).sort()).toEqual([...ids].sort());
 
-    const { ec2, ecs } = clients(proxy.endpoint);
+    const { ec2, ecs } = clients({ endpoint: proxy.endpoint, region: moto.region });
     const paged = new AwsCloudProvider({
-      cfg: testAwsConfig(proxy.endpoint),
+      cfg: testAwsConfig({ endpoint: proxy.endpoint, region: moto.region }),
       ec2: sdkEc2Api(ec2, { pageSize: 2 }),
       ecs: sdkEcsApi(ecs, CLUSTER, { pageSize: 2 }),
       clock,
@@ -140,9 +137,9 @@ describe('the AWS ports follow every page (SDK paginators)', () => {
 
   it('listTasks with a filter gathers every page; the abort signal of the caller reaches the paginated request', async () => {
     await fleetOfFive();
-    const { ecs } = clients(proxy.endpoint);
+    const { ecs } = clients({ endpoint: proxy.endpoint, region: moto.region });
     const api = sdkEcsApi(ecs, CLUSTER, { pageSize: 2 });
-    const all = await sdkEcsApi(clients(moto.endpoint).ecs, CLUSTER).listTasks({ desiredStatus: 'RUNNING' });
+    const all = await sdkEcsApi(clients(moto).ecs, CLUSTER).listTasks({ desiredStatus: 'RUNNING' });
     expect(all).toHaveLength(FLEET);
     proxy.requests.clear();
     expect(await api.listTasks({ desiredStatus: 'RUNNING' })).toEqual(all);

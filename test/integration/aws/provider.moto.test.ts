@@ -1,28 +1,20 @@
 import { DescribeInstanceAttributeCommand, DescribeInstancesCommand, DescribeVolumesCommand, RunInstancesCommand, TerminateInstancesCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { DescribeContainerInstancesCommand, DescribeTaskDefinitionCommand, DescribeTasksCommand, ListContainerInstancesCommand, ListTasksCommand, type ECSClient } from '@aws-sdk/client-ecs';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { isDdaError } from '../../../src/domain/errors.js';
 import type { LaunchRequest } from '../../../src/ports/cloud-provider.js';
 import { DEFAULT_DEMAND } from '../../../src/domain/pool.js';
-import { startMoto, type Moto } from '../../helpers/moto.js';
+import { leaseMotoRegion, startMoto, type MotoRegion } from '../../helpers/moto.js';
 import { CLUSTER, SECRET_REF, captureLogger, clients, createCluster, droneSpec, manualClock, motoProvider, registerAsEcsAgent } from './support.js';
 
-let moto: Moto;
+let moto: MotoRegion;
 let ec2: EC2Client;
 let ecs: ECSClient;
 
-beforeAll(async () => {
-  moto = await startMoto();
-  ({ ec2, ecs } = clients(moto.endpoint));
-}, 30_000);
-
-afterAll(async () => {
-  await moto?.stop();
-});
-
+// Each test has a region of the integration project's moto_server to itself: an empty account.
 beforeEach(async () => {
-  await moto.reset();
-  await moto.manualEcsTasks();
+  moto = leaseMotoRegion();
+  ({ ec2, ecs } = clients(moto));
   await createCluster(ecs);
 });
 
@@ -39,7 +31,7 @@ describe('AWS provider against moto', () => {
   it('launches a tagged, IMDSv2-only instance whose user data joins the cluster and holds no secret', async () => {
     const clock = manualClock(Date.UTC(2025, 5, 1, 12));
     const { logger, lines } = captureLogger();
-    const p = motoProvider(moto.endpoint, { clock, logger });
+    const p = motoProvider(moto, { clock, logger });
     const r = await p.launch(req('actor-1'));
     expect(r).toMatchObject({ instanceType: 'c6i.large', market: 'on-demand', pricePerHour: 0.085 });
 
@@ -76,7 +68,7 @@ describe('AWS provider against moto', () => {
   it('fails a launch AWS refuses with a one-line error that carries no credentials', async () => {
     const { logger, lines } = captureLogger();
     // moto checks the instance profile exists; this one does not.
-    const p = motoProvider(moto.endpoint, { logger, cfg: { instanceProfile: 'missing-profile', credentials: { accessKeyId: 'AKIAMOTOTESTKEY00001', secretAccessKey: 'moto-secret-key-value' } } });
+    const p = motoProvider(moto, { logger, cfg: { instanceProfile: 'missing-profile', credentials: { accessKeyId: 'AKIAMOTOTESTKEY00001', secretAccessKey: 'moto-secret-key-value' } } });
     const e = await p.launch(req('refused')).then(
       () => undefined,
       (x: unknown) => x,
@@ -92,7 +84,7 @@ describe('AWS provider against moto', () => {
   });
 
   it('launches spot first under spot-then-on-demand and describes it as spot', async () => {
-    const p = motoProvider(moto.endpoint, { cfg: { market: 'spot-then-on-demand' } });
+    const p = motoProvider(moto, { cfg: { market: 'spot-then-on-demand' } });
     const r = await p.launch(req('actor-spot'));
     expect(r.market).toBe('spot');
     const snap = await p.describe();
@@ -100,8 +92,8 @@ describe('AWS provider against moto', () => {
   });
 
   it('describes only its own fleet: not another daemon, not untagged instances', async () => {
-    const mine = motoProvider(moto.endpoint, { daemonId: 'd1' });
-    const theirs = motoProvider(moto.endpoint, { daemonId: 'd2' });
+    const mine = motoProvider(moto, { daemonId: 'd1' });
+    const theirs = motoProvider(moto, { daemonId: 'd2' });
     const a = await mine.launch(req('a'));
     const b = await theirs.launch(req('b'));
     await ec2.send(new RunInstancesCommand({ ImageId: 'ami-12c6146b', InstanceType: 't3.micro', MinCount: 1, MaxCount: 1 }));
@@ -119,7 +111,7 @@ describe('AWS provider against moto', () => {
 
   it('registers the agent task definition with secrets by reference only, once per spec', async () => {
     let spec = droneSpec();
-    const p = motoProvider(moto.endpoint, { agents: () => spec });
+    const p = motoProvider(moto, { agents: () => spec });
     const a = await p.launch(req('a'));
     const b = await p.launch(req('b'));
     await registerAsEcsAgent(ecs, a.instanceId);
@@ -152,7 +144,7 @@ describe('AWS provider against moto', () => {
   });
 
   it('walks one instance through boot, agent, drain and terminate', async () => {
-    const p = motoProvider(moto.endpoint);
+    const p = motoProvider(moto);
     const r = await p.launch(req('life'));
     await expect(p.startAgent(r.instanceId, 'dda-life', 'default')).rejects.toSatisfy((e) => isDdaError(e, 'CLOUD_FAILED'));
 
@@ -189,7 +181,7 @@ describe('AWS provider against moto', () => {
   });
 
   it('drains without stopping the agent when the CI server drains it (server style)', async () => {
-    const p = motoProvider(moto.endpoint);
+    const p = motoProvider(moto);
     const r = await p.launch(req('srv'));
     await registerAsEcsAgent(ecs, r.instanceId);
     await p.startAgent(r.instanceId, 'dda-srv', 'default');
@@ -199,8 +191,8 @@ describe('AWS provider against moto', () => {
   });
 
   it('reaps container instances whose instance is terminated, with their tasks, and nothing of another daemon', async () => {
-    const p = motoProvider(moto.endpoint, { daemonId: 'd1' });
-    const other = motoProvider(moto.endpoint, { daemonId: 'd2' });
+    const p = motoProvider(moto, { daemonId: 'd1' });
+    const other = motoProvider(moto, { daemonId: 'd2' });
     const dead = await p.launch(req('dead'));
     const alive = await p.launch(req('alive'));
     const theirs = await other.launch(req('theirs'));

@@ -5,16 +5,18 @@ import { createAwsProvider } from '../../../src/cloud/aws/index.js';
 import type { AwsConfig } from '../../../src/cloud/aws/settings.js';
 import type { Clock } from '../../../src/domain/clock.js';
 import type { AgentSpec } from '../../../src/ports/agent-spec.js';
+import type { MotoRegion } from '../../helpers/moto.js';
 
 /** Shared by the AWS tests (and meant for the lead's lifecycle tests against moto). */
 
 export const CLUSTER = 'ci';
 export const SECRET_REF = 'arn:aws:ssm:us-east-1:123456789012:parameter/ci/drone-rpc-secret';
 
-export function testAwsConfig(endpoint: string, over: Partial<AwsConfig> = {}): AwsConfig {
+/** `at`: the region a test leased of the shared moto (`leaseMotoRegion()`), or a dead endpoint for tests that fake the SDK. */
+export function testAwsConfig(at: MotoRegion, over: Partial<AwsConfig> = {}): AwsConfig {
   return {
-    region: 'us-east-1',
-    endpoint,
+    region: at.region,
+    endpoint: at.endpoint,
     credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
     cluster: CLUSTER,
     ami: 'ami-12c6146b',
@@ -71,8 +73,8 @@ export function captureLogger(): { logger: Logger; lines: string[] } {
   return { logger, lines };
 }
 
-export function clients(endpoint: string): { ec2: EC2Client; ecs: ECSClient } {
-  const c = { endpoint, region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, maxAttempts: 1 };
+export function clients(at: MotoRegion): { ec2: EC2Client; ecs: ECSClient } {
+  const c = { endpoint: at.endpoint, region: at.region, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, maxAttempts: 1 };
   return { ec2: new EC2Client(c), ecs: new ECSClient(c) };
 }
 
@@ -88,15 +90,15 @@ export async function registerAsEcsAgent(ecs: ECSClient, instanceId: string, tag
   const out = await ecs.send(
     new RegisterContainerInstanceCommand({
       cluster: CLUSTER,
-      instanceIdentityDocument: JSON.stringify({ instanceId, region: 'us-east-1', accountId: '123456789012' }),
+      instanceIdentityDocument: JSON.stringify({ instanceId, region: await ecs.config.region(), accountId: '123456789012' }),
       tags: tags.length ? tags : undefined,
     }),
   );
   return out.containerInstance!.containerInstanceArn!;
 }
 
-export function motoProvider(endpoint: string, opts: { daemonId?: string; clock?: Clock; logger?: Logger; cfg?: Partial<AwsConfig>; agents?: (pool: string) => AgentSpec } = {}) {
-  return createAwsProvider(testAwsConfig(endpoint, opts.cfg), {
+export function motoProvider(at: MotoRegion, opts: { daemonId?: string; clock?: Clock; logger?: Logger; cfg?: Partial<AwsConfig>; agents?: (pool: string) => AgentSpec } = {}) {
+  return createAwsProvider(testAwsConfig(at, opts.cfg), {
     clock: opts.clock ?? manualClock(),
     logger: opts.logger ?? pino({ level: 'silent' }),
     daemonId: opts.daemonId ?? 'd1',
