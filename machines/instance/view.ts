@@ -5,7 +5,9 @@
  * its state path.
  */
 
-/** Where an instance is, in the planner's words. */
+import type { InstanceView as PlannedInstance } from '../../src/planner/types.js';
+
+/** Where an instance is, in the planner's words (and `terminated`, which the planner never sees). */
 export type ViewPhase = 'requested' | 'booting' | 'idle' | 'busy' | 'draining' | 'terminated';
 
 /**
@@ -19,21 +21,12 @@ export type ViewPhase = 'requested' | 'booting' | 'idle' | 'busy' | 'draining' |
  */
 export type InstanceTag = 'capacity' | 'changing' | 'cancellable' | 'drain-waiting';
 
-export interface InstanceView {
-  key: string;
-  pool: string;
+/** The planner's view of an instance (ids, times, price, cancellable), and what people need besides. */
+export interface InstanceView extends Omit<PlannedInstance, 'phase'> {
   phase: ViewPhase;
   /** The state, for people (e.g. `booting.instance`); never parsed. */
   state: string;
   tags: readonly InstanceTag[];
-  /** Booting but no agent task started yet: nothing can run on it, so it may be cancelled. */
-  cancellable: boolean;
-  instanceId: string | null;
-  launchedAt: number | null;
-  /** When an idle agent became idle; null in every other phase. */
-  idleSince: number | null;
-  paidUntil: number | null;
-  pricePerHour: number;
   /** Why it is where it is. */
   reason: string;
   /** Ended or drained by something we did not choose (spot interruption, vanished, agent died). */
