@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DdaError } from '../domain/errors.js';
-import type { Demand, PoolSpec } from '../domain/pool.js';
+import type { Demand, PoolSpec, WarmPoolSpec } from '../domain/pool.js';
 import type { Billing, PlannerSettings } from '../planner/types.js';
 
 /**
@@ -22,6 +22,17 @@ const demandSchema = z.object({
   labels: z.record(z.string(), z.string()).default({}),
 }) satisfies z.ZodType<Demand>;
 
+export const warmPoolSchema = z.object({
+  size: z.union([z.number().int().min(0), z.literal('auto')]).default(0),
+  min: z.number().int().min(0).default(0),
+  max: z.number().int().min(0).default(8),
+  waitTargetSeconds: z.number().min(1).default(60),
+  afterJob: z.enum(['park', 'terminate']).default('park'),
+  maxAgeSeconds: z.number().min(60).default(7 * 86_400),
+  storageGb: z.number().min(0).default(30),
+  storageUsdPerGbMonth: z.number().min(0).default(0.08),
+}) satisfies z.ZodType<WarmPoolSpec>;
+
 export const poolSchema = z.object({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'pool name: lowercase letters, digits and dashes'),
   demand: demandSchema.default({ os: 'linux', arch: 'amd64', variant: '', kernel: '', labels: {} }),
@@ -31,6 +42,7 @@ export const poolSchema = z.object({
   concurrency: z.number().int().min(1).default(1),
   /** USD per hour, used for the budget before the cloud reports a real price. */
   pricePerHour: z.number().min(0).default(0.17),
+  warmPool: warmPoolSchema.default(warmPoolSchema.parse({})),
 }) satisfies z.ZodType<PoolSpec>;
 
 export const billingSchema = z.object({
@@ -105,7 +117,7 @@ export const simulatedCloudSchema = z.object({
 });
 
 export const configSchema = z.object({
-  pools: z.array(poolSchema).min(1).default([{ name: 'default', demand: { os: 'linux', arch: 'amd64', variant: '', kernel: '', labels: {} }, min: 0, max: 16, concurrency: 1, pricePerHour: 0.17 }]),
+  pools: z.array(poolSchema).min(1).default([poolSchema.parse({ name: 'default' })]),
   planner: plannerSchema.default(plannerSchema.parse({})),
   lifecycle: lifecycleSchema.default(lifecycleSchema.parse({})),
   runtime: runtimeSchema.default(runtimeSchema.parse({})),

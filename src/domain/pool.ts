@@ -41,4 +41,28 @@ export interface PoolSpec {
   concurrency: number;
   /** USD per hour, used for the budget before the cloud reports a real price. */
   pricePerHour: number;
+  /** Stopped instances kept ready to start in seconds instead of a cold boot; absent or size 0: none. */
+  warmPool?: WarmPoolSpec;
+}
+
+/**
+ * A pool's warm pool: instances parked (stopped) after their agent image is pulled and their
+ * container instance has registered, so a start skips the bootstrap. A parked instance costs
+ * only its disk.
+ */
+export interface WarmPoolSpec {
+  /** Parked instances to keep: a number, or 'auto' (sized for each hour of the day from the arrivals seen, to meet `waitTargetSeconds` at least cost). 0: none. */
+  size: number | 'auto';
+  /** Bounds for 'auto'. */
+  min: number;
+  max: number;
+  /** 'auto': the p95 build wait to aim for, seconds. */
+  waitTargetSeconds: number;
+  /** After a job: park the instance again (keeps its caches) or terminate it (single-use, for untrusted builds). */
+  afterJob: 'park' | 'terminate';
+  /** A parked instance launched longer ago than this is ended and replaced (fresh image, patched kernel). */
+  maxAgeSeconds: number;
+  /** Disk kept per parked instance, and its price: what a parked instance costs. */
+  storageGb: number;
+  storageUsdPerGbMonth: number;
 }

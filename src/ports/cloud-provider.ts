@@ -21,6 +21,11 @@ export interface LaunchRequest {
   demand: Demand;
   /** Agent slots (DRONE_RUNNER_CAPACITY and equivalents). */
   concurrency: number;
+  /**
+   * 'park' primes a warm-pool member: it boots, pulls the agent image and registers its
+   * container instance, and is then parked (`park`) instead of given work. Default 'work'.
+   */
+  purpose?: 'work' | 'park';
 }
 
 export interface LaunchResult {
@@ -55,6 +60,18 @@ export interface ObservedInstance {
   draining: boolean;
   /** A spot interruption warning was seen (ms epoch of the notice). */
   interruptionAt?: number;
+  /**
+   * When we parked it (stopped it on purpose to keep it warm: tagged `dda:parked-at`); absent
+   * for an instance never parked, and cleared when it is started again. A stopped instance
+   * without it was stopped by someone else.
+   */
+  parkedAt?: number;
+  /** Launched to be parked (`purpose: 'park'`), and not yet given work. */
+  priming?: boolean;
+  /** Why it should not be started again (its image or launch settings differ from the current ones); absent when it matches. */
+  drift?: string;
+  /** Disk kept while parked, GB (what a parked instance costs). */
+  storageGb?: number;
 }
 
 export interface FleetSnapshot {
@@ -79,6 +96,14 @@ export interface CloudProvider {
   /** Stop new placements and stop the agent (signal-style drain), or just stop placements (server-style). */
   drainAgent(instanceId: string, stopAgent: boolean, signal?: AbortSignal): Promise<void>;
   terminate(instanceId: string, signal?: AbortSignal): Promise<void>;
+  /**
+   * Warm pool, optional (a provider without them has no warm pool): stop an instance to park
+   * it — billing for the machine stops, its disk and its container-instance registration stay,
+   * and it is tagged parked — and start a parked one. `unpark` throws CLOUD_CAPACITY when the
+   * instance's type has no room in its zone now: end it and launch another instead.
+   */
+  park?(instanceId: string, signal?: AbortSignal): Promise<void>;
+  unpark?(instanceId: string, signal?: AbortSignal): Promise<void>;
   /**
    * Optional: clean up what this daemon left behind that no instance actor accounts for
    * (agent hosts whose instance is gone, agent tasks on no live host). Only this daemon's
