@@ -29,6 +29,12 @@ export function needsFastPolling(s: SupervisorSnapshot): boolean {
   return false;
 }
 
+/** A build runs on one of our agents: its end is worth seeing soon. */
+export function anyBusy(s: SupervisorSnapshot): boolean {
+  for (const v of Object.values(s.context.fleet)) if (v.phase === 'busy') return true;
+  return false;
+}
+
 export function statsOf(s: SupervisorSnapshot): SupervisorContext['stats'] {
   return s.context.stats;
 }

@@ -2,6 +2,8 @@ import { assign, emit, enqueueActions, initialTransition, setup } from 'xstate';
 import type { PoolSpec } from '../../src/domain/pool.js';
 import type { FleetSnapshot } from '../../src/ports/cloud-provider.js';
 import type { QueueSnapshot } from '../../src/ports/queue-source.js';
+import { emptyHistory, recordArrivals, type ArrivalHistory } from '../../src/planner/arrivals.js';
+import { matchPools } from '../../src/planner/match-pools.js';
 import { plan } from '../../src/planner/plan.js';
 import type { CloudView, Decision, InstanceView as PlannedInstance, LaunchFailures, PlannerSettings, QueueView } from '../../src/planner/types.js';
 import type { InstanceEvent, InstanceInput, InstanceTimeouts } from '../instance/events.js';
@@ -88,6 +90,10 @@ export interface SupervisorContext {
   launchFailures: Record<string, LaunchFailures>;
   /** The holds of the last plan: why the fleet is not what the queue asks for. */
   holds: Extract<Decision, { kind: 'hold' }>[];
+  /** Stages that arrived, per pool and hour of the day, over the last days: the idle rule's odds. */
+  arrivals: ArrivalHistory;
+  /** How long cold boots took lately (launch → agent running), a moving average; null until one is seen. */
+  bootMs: number | null;
 }
 
 /** The view a new actor starts with, computed as the actor itself will: it reports the same. */
@@ -117,7 +123,19 @@ export const supervisorMachine = setup({
       event: event.type,
       reason: event.type === 'QUEUE_UNKNOWN' || event.type === 'FLEET_UNKNOWN' ? event.error : '',
     })),
-    rememberQueue: assign(({ event }) => (event.type === 'QUEUE' ? { queue: { known: true as const, at: event.snapshot.at, stages: event.snapshot.stages } } : {})),
+    rememberQueue: assign(({ context, event }) => {
+      if (event.type !== 'QUEUE') return {};
+      const queue = { known: true as const, at: event.snapshot.at, stages: event.snapshot.stages };
+      // Arrivals are stages not in the last snapshot; after blindness nothing is counted, as
+      // what arrived while blind cannot be told from what waited.
+      const prev = context.queue;
+      if (!prev.known) return { queue };
+      const seen = new Set(prev.stages.map((s) => s.id));
+      const fresh = event.snapshot.stages.filter((s) => !seen.has(s.id));
+      const byPool: Record<string, number> = {};
+      for (const [pool, list] of matchPools(fresh, context.input.pools).byPool) byPool[pool] = list.length;
+      return { queue, arrivals: recordArrivals(context.arrivals, prev.at, event.snapshot.at, byPool) };
+    }),
     forgetQueue: assign(({ context, event }) => {
       if (event.type !== 'QUEUE_UNKNOWN') return {};
       // Blindness is measured from the first failed poll, not the latest.
@@ -137,6 +155,10 @@ export const supervisorMachine = setup({
       const v = event.view;
       const prev = context.fleet[v.key];
       if (!prev) return; // already released
+      if ((prev.phase === 'requested' || prev.phase === 'booting') && (v.phase === 'idle' || v.phase === 'busy') && v.launchedAt !== null) {
+        const sample = v.since - v.launchedAt;
+        enqueue.assign({ bootMs: context.bootMs === null ? sample : 0.8 * context.bootMs + 0.2 * sample });
+      }
       if (prev.state !== v.state) {
         enqueue.emit({ type: 'transition', key: v.key, instance: v.instanceId, pool: v.pool, from: prev.state, to: v.state, fromPhase: prev.phase, toPhase: v.phase, event: event.event, reason: v.reason, forced: v.forced });
       }
@@ -248,6 +270,8 @@ export const supervisorMachine = setup({
           launchFailures: context.launchFailures,
           cloud: context.cloud,
           settling: { until: context.input.now + settleMs, graceMs: settleMs },
+          arrivals: context.arrivals,
+          ...(context.bootMs !== null ? { bootSeconds: context.bootMs / 1000 } : {}),
         },
         { pools: context.input.pools, planner: context.input.planner },
       );
@@ -303,6 +327,8 @@ export const supervisorMachine = setup({
     stats: { launched: 0, adopted: 0, released: 0, forced: 0 },
     launchFailures: {},
     holds: [],
+    arrivals: emptyHistory(),
+    bootMs: null,
   }),
   on: {
     QUEUE: { actions: ['rememberQueue', 'forwardQueue'] },

@@ -54,8 +54,14 @@ export const billingSchema = z.object({
 
 export const plannerSchema = z.object({
   billing: billingSchema.default({ periodSeconds: 1, minimumSeconds: 60 }),
-  /** Per-second billing: an idle agent is let go after this long idle. */
+  /** Per-second billing: let an idle agent go when keeping it costs more than the boot it may save ('expected-cost'), or after the grace ('grace'). */
+  idleRule: z.enum(['expected-cost', 'grace']).default('expected-cost'),
+  /** Per-second billing: an idle agent is let go after this long idle (and, with 'expected-cost', until an hour of the day has been watched). */
   idleGraceSeconds: z.number().min(0).default(20),
+  /** 'expected-cost': an idle agent worth keeping is let go after this long idle all the same. */
+  idleKeepMaxSeconds: z.number().min(0).default(600),
+  /** 'expected-cost': what a cold boot costs, in instance-seconds, until boots have been seen. */
+  expectedBootSeconds: z.number().min(0).default(90),
   /** Periodic billing: the keep/let-go decision is made this long before the paid period ends. */
   renewalWindowSeconds: z.number().min(0).default(300),
   /** Idle agents kept per pool beyond demand (within max), to absorb the next build without a cold boot. */
@@ -84,6 +90,8 @@ export const lifecycleSchema = z.object({
 
 export const runtimeSchema = z.object({
   queuePollSeconds: z.number().min(0.1).default(10),
+  /** Queue poll period while a build runs on one of our agents: its end is seen at once, and the agent let go or reused sooner. */
+  queuePollBusySeconds: z.number().min(0.1).default(2),
   fleetPollSeconds: z.number().min(0.1).default(30),
   /** Fleet poll period while an instance is launching, booting or draining: a registered instance gets its agent sooner. */
   fleetPollFastSeconds: z.number().min(0.1).default(5),

@@ -5,7 +5,7 @@ import { cloudBlind } from './cloud-blind.js';
 import { launchBackoff } from './launch-backoff.js';
 import { instancesByPool, workByPool, type PoolWork } from './pools.js';
 import { queueBlind } from './queue-blind.js';
-import { renewal } from './renewal.js';
+import { idleOdds, renewal } from './renewal.js';
 import { settling } from './settling.js';
 import { sizing } from './sizing.js';
 import { stopping } from './stopping.js';
@@ -40,7 +40,7 @@ function planPools(world: World, stages: readonly Stage[], settings: PlanSetting
 function planPool(world: World, pool: PoolSpec, instances: readonly InstanceView[], work: PoolWork | undefined, use: FleetUse, planner: PlannerSettings): Decision[] {
   if (world.mode === 'stopping') return stopping(pool, instances);
   const need = sizing(pool, work, instances, planner);
-  if (need.shortfall <= 0) return renewal(world.now, pool, instances, need, planner);
+  if (need.shortfall <= 0) return renewal(world.now, pool, instances, need, planner, idleOdds(world, pool.name, planner));
   const wait = launchBackoff(world.now, pool.name, world.launchFailures?.[pool.name], need, planner);
   return wait ? [wait] : caps(pool, instances, need, use, planner);
 }

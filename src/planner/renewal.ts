@@ -2,18 +2,58 @@ import type { PoolSpec } from '../domain/pool.js';
 import { paidPeriodEnd } from './billing.js';
 import { drain, hold, renew } from './decide.js';
 import type { Need } from './sizing.js';
-import type { Decision, InstanceView, PlannerSettings } from './types.js';
+import { arrivalRate } from './arrivals.js';
+import type { Decision, InstanceView, PlannerSettings, World } from './types.js';
 
-type RenewalSettings = Pick<PlannerSettings, 'billing' | 'idleGraceSeconds' | 'renewalWindowSeconds'>;
+type RenewalSettings = Pick<PlannerSettings, 'billing' | 'idleGraceSeconds' | 'renewalWindowSeconds'> & Partial<Pick<PlannerSettings, 'idleKeepMaxSeconds'>>;
+
+/**
+ * What the 'expected-cost' idle rule knows of a pool now: stages arriving per second at this
+ * hour of the day, and what a cold boot costs in instance-seconds.
+ */
+export interface IdleOdds {
+  perSecond: number;
+  bootSeconds: number;
+}
+
+/** Less watching than this at an hour of the day, and the rule falls back to the idle grace. */
+export const MIN_WATCHED_MS = 3_600_000;
+
+/** The odds for a pool under the 'expected-cost' rule; null for the 'grace' rule or too little history. */
+export function idleOdds(world: Pick<World, 'now' | 'arrivals' | 'bootSeconds'>, pool: string, planner: Pick<PlannerSettings, 'idleRule' | 'expectedBootSeconds'>): IdleOdds | null {
+  if (planner.idleRule !== 'expected-cost' || !world.arrivals) return null;
+  const rate = arrivalRate(world.arrivals, pool, world.now);
+  if (rate.watchedMs < MIN_WATCHED_MS) return null;
+  return { perSecond: rate.perSecond, bootSeconds: world.bootSeconds ?? planner.expectedBootSeconds };
+}
+
+/**
+ * Keeping one of `idle` idle agents for a moment dt costs dt; it saves a cold boot (its cost
+ * in instance-seconds) if a stage arrives for it meanwhile, at rate perSecond / idle. Worth it
+ * while perSecond × boot / idle > 1.
+ */
+export function keepRatio(odds: IdleOdds, idle: number): number {
+  return (odds.perSecond * odds.bootSeconds) / Math.max(1, idle);
+}
 
 /**
  * When an idle agent's keep-or-let-go decision is due: with per-second billing after the idle
  * grace and the billing minimum, with periodic billing within the renewal window before its
  * paid period ends.
  */
-export function renewalDue(i: InstanceView, now: number, planner: RenewalSettings): { due: boolean; inMs: number; detail: string } {
+export function renewalDue(i: InstanceView, now: number, planner: RenewalSettings, odds: { odds: IdleOdds; idle: number } | null = null): { due: boolean; inMs: number; detail: string } {
   const { billing, idleGraceSeconds, renewalWindowSeconds } = planner;
   const launchedAt = i.launchedAt ?? now;
+  if (billing.periodSeconds <= 1 && odds) {
+    const idleFor = now - (i.idleSince ?? now);
+    const ratio = keepRatio(odds.odds, odds.idle);
+    const maxS = planner.idleKeepMaxSeconds ?? idleGraceSeconds;
+    const keepLeft = ratio > 1 ? maxS * 1000 - idleFor : 0;
+    const minLeft = launchedAt + billing.minimumSeconds * 1000 - now;
+    const inMs = Math.max(keepLeft, minLeft, 0);
+    const odd = `arrivals at this hour × boot / idle agents = ${ratio.toFixed(2)}`;
+    return { due: inMs <= 0, inMs, detail: ratio > 1 ? `idle ${Math.round(idleFor / 1000)} s, worth keeping up to ${maxS} s (${odd})` : `idle ${Math.round(idleFor / 1000)} s; keeping it costs more than the boot it may save (${odd})` };
+  }
   if (billing.periodSeconds <= 1) {
     const idleFor = now - (i.idleSince ?? now);
     const graceLeft = idleGraceSeconds * 1000 - idleFor;
@@ -32,15 +72,16 @@ export function renewalDue(i: InstanceView, now: number, planner: RenewalSetting
  * periodic billing the earliest paid period end first. With periodic billing a needed idle
  * agent whose renewal is due is renewed for another period, once. Surplus not yet due is a hold.
  */
-export function renewal(now: number, pool: PoolSpec, instances: readonly InstanceView[], need: Need, planner: RenewalSettings): Decision[] {
+export function renewal(now: number, pool: PoolSpec, instances: readonly InstanceView[], need: Need, planner: RenewalSettings, odds: IdleOdds | null = null): Decision[] {
   const out: Decision[] = [];
   let surplus = need.active - Math.min(need.wanted, pool.max);
   const periodic = planner.billing.periodSeconds > 1;
   const order = instances.filter((i) => i.phase === 'idle').sort(periodic ? byPeriodEnd(now, planner) : byIdleSince);
   let notDue = 0;
   let nextDue = Infinity;
+  const judged = odds ? { odds, idle: order.length } : null;
   for (const i of order) {
-    const due = renewalDue(i, now, planner);
+    const due = renewalDue(i, now, planner, judged);
     if (!due.due) {
       if (surplus > 0) notDue++;
       nextDue = Math.min(nextDue, due.inMs);

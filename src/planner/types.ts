@@ -1,5 +1,6 @@
 import type { PoolSpec } from '../domain/pool.js';
 import type { Stage } from '../ports/queue-source.js';
+import type { ArrivalHistory } from './arrivals.js';
 
 /** How the cloud bills an instance. */
 export interface Billing {
@@ -12,8 +13,19 @@ export interface Billing {
 /** The planner's knobs; durations in seconds, as configured. */
 export interface PlannerSettings {
   billing: Billing;
-  /** Per-second billing: an idle agent is let go after this long idle. */
+  /**
+   * Per-second billing: how an idle agent beyond demand is let go. 'expected-cost' (default):
+   * as soon as keeping it is expected to cost more than the cold boot it might save, judged
+   * from the arrivals seen at this hour of the day (until an hour has been watched long enough,
+   * after `idleGraceSeconds`); 'grace': after `idleGraceSeconds` idle.
+   */
+  idleRule: 'expected-cost' | 'grace';
+  /** Per-second billing: an idle agent is let go after this long idle (the 'grace' rule, and 'expected-cost' without history). */
   idleGraceSeconds: number;
+  /** 'expected-cost': an idle agent worth keeping is still let go after this long idle (a guess can be wrong for long). */
+  idleKeepMaxSeconds: number;
+  /** 'expected-cost': what a cold boot costs in instance-seconds, until boots have been seen. */
+  expectedBootSeconds: number;
   /** Periodic billing: the keep/let-go decision is made this long before the paid period ends. */
   renewalWindowSeconds: number;
   /** Idle agents kept per pool beyond demand (within max), while there is work. */
@@ -73,6 +85,10 @@ export interface World {
   settling?: { until: number; graceMs: number };
   /** The last fleet describe; unknown (cloud blind) → no launches. Absent = known. */
   cloud?: CloudView;
+  /** The arrivals seen by hour of day, for the idle rule; absent = none seen. */
+  arrivals?: ArrivalHistory;
+  /** How long cold boots took lately (launch → agent running), seconds; absent = none seen yet. */
+  bootSeconds?: number;
 }
 
 export type Decision =

@@ -1,4 +1,4 @@
-import { filter, merge, Subscription, type SchedulerLike } from 'rxjs';
+import { filter, merge, Subject, Subscription, type SchedulerLike } from 'rxjs';
 import type { Actor, InspectionEvent, Observer } from 'xstate';
 import type { Config } from '../config/config.js';
 import type { Clock } from '../domain/clock.js';
@@ -6,7 +6,7 @@ import type { Logger } from '../log/logger.js';
 import type { Decision } from '../planner/types.js';
 import type { CloudProvider } from '../ports/cloud-provider.js';
 import type { QueueSource } from '../ports/queue-source.js';
-import { liveCount, needsFastPolling } from '../../machines/supervisor/selectors.js';
+import { anyBusy, liveCount, needsFastPolling } from '../../machines/supervisor/selectors.js';
 import type { SupervisorEvent, SupervisorMachine } from '../../machines/supervisor/supervisor.machine.js';
 import { clockScheduler } from './clock-scheduler.js';
 import { routeCommands } from './commands.js';
@@ -58,7 +58,22 @@ export function startDaemon(o: DaemonOptions): Daemon {
 
   const supervisor = createSupervisor(o);
   const send = sendWhileActive(supervisor);
-  const interpreter = createInterpreter({ cloud, source, pools: config.pools, clock, logger, timeoutMs: rt.commandTimeoutSeconds * 1000, abortable, send: (key, event) => send({ type: 'RESULT', key, event }) });
+  // A drain that took effect is proved finished by the next queue poll showing the agent idle:
+  // poll at once rather than up to a period later, which the instance would be billed for.
+  const drained = new Subject<void>();
+  const interpreter = createInterpreter({
+    cloud,
+    source,
+    pools: config.pools,
+    clock,
+    logger,
+    timeoutMs: rt.commandTimeoutSeconds * 1000,
+    abortable,
+    send: (key, event) => {
+      send({ type: 'RESULT', key, event });
+      if (event.type === 'DRAIN_STARTED') drained.next();
+    },
+  });
   routeCommands(supervisor, interpreter, log);
   logDecisions(supervisor, logger, o.onDecision);
   logForcedEnds(supervisor, log);
@@ -71,7 +86,7 @@ export function startDaemon(o: DaemonOptions): Daemon {
   const subscription = new Subscription();
   subscription.add(reaper$(cloud, streams).subscribe(logReaped(log)));
   subscription.add(
-    merge(queueEvents$(source, streams), fleetEvents$(cloud, streams, inTransition), ticks$(streams))
+    merge(queueEvents$(source, streams, () => anyBusy(supervisor.getSnapshot()), drained), fleetEvents$(cloud, streams, inTransition), ticks$(streams))
       .pipe(filter(() => supervisor.getSnapshot().status === 'active'))
       .subscribe((e) => observe(e, send, clock)),
   );

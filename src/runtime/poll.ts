@@ -18,6 +18,8 @@ export interface PollOptions {
    * opt out: building an AbortController per poll was 7% of a long simulated replay.
    */
   abortable?: boolean;
+  /** Each emission starts a cycle at once, unless one is in flight (the period goes on as before). */
+  kick?: Observable<unknown>;
 }
 
 const NEVER_ABORTED = new AbortController().signal;
@@ -110,16 +112,19 @@ export function poll$<T>(fn: (signal: AbortSignal) => Promise<T>, o: PollOptions
       }
     };
 
+    const cycleNow = (): void => {
+      if (sub.closed || cycle) return;
+      cycle = { startedAt: o.clock.now(), attempts: 0, failures: 0 };
+      start();
+    };
     const interval = s.schedule(function () {
-      if (sub.closed) return;
-      if (!cycle) {
-        cycle = { startedAt: o.clock.now(), attempts: 0, failures: 0 };
-        start();
-      }
-      this.schedule(undefined, typeof o.periodMs === 'function' ? o.periodMs() : o.periodMs);
+      cycleNow();
+      if (!sub.closed) this.schedule(undefined, typeof o.periodMs === 'function' ? o.periodMs() : o.periodMs);
     }, 0);
+    const kicks = o.kick?.subscribe(cycleNow);
 
     return () => {
+      kicks?.unsubscribe();
       interval.unsubscribe();
       retryTimer?.unsubscribe();
       retryTimer = null;

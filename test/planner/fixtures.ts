@@ -11,7 +11,10 @@ export const pool = (over: Partial<PoolSpec> = {}): PoolSpec => ({ name: 'defaul
 
 export const planner = (over: Partial<PlannerSettings> = {}): PlannerSettings => ({
   billing: { periodSeconds: 1, minimumSeconds: 60 },
+  idleRule: 'grace',
   idleGraceSeconds: 20,
+  idleKeepMaxSeconds: 600,
+  expectedBootSeconds: 90,
   renewalWindowSeconds: 300,
   warmBuffer: 0,
   blindHoldSeconds: 900,

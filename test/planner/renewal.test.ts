@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { renewal, renewalDue } from '../../src/planner/renewal.js';
+import { emptyHistory, recordArrivals } from '../../src/planner/arrivals.js';
+import { idleOdds, renewal, renewalDue } from '../../src/planner/renewal.js';
 import type { Need } from '../../src/planner/sizing.js';
 import type { InstanceView } from '../../src/planner/types.js';
 import { briefs, HOURLY, inst, planner, pool, reasons, S, T0 } from './fixtures.js';
@@ -63,5 +64,35 @@ describe('renewal: surplus, drains and renewals', () => {
   it('says why it drains and when the rest is due', () => {
     expect(reasons(renewal(T0 + 121 * S, pool(), [older], need(0, 1), perSecond))).toEqual(['idle and not needed (WHY); idle 121 s (grace 120 s)']);
     expect(reasons(renewal(T0 + 60 * S, pool(), [older, newer], need(0, 2), perSecond))).toEqual(['2 idle agent(s) beyond demand kept: renewal due in 60 s']);
+  });
+});
+
+describe("renewal: the 'expected-cost' idle rule", () => {
+  const costRule = planner({ idleRule: 'expected-cost', idleGraceSeconds: 20, idleKeepMaxSeconds: 600 });
+  const at = (nowS: number) => T0 + nowS * S;
+  it.each([
+    // what                                                       arrivals/h  boot s  idle agents  idle for (s)  → due, in s
+    ['quiet hour: let go at once (past the billing minimum)', 2, 90, 1, 61, true, 0],
+    ['quiet hour, billing minimum not yet paid: kept until then', 2, 90, 1, 30, false, 30],
+    ['busy hour: worth keeping (60/h × 90 s = 1.5 > 1)', 60, 90, 1, 61, false, 539],
+    ['busy hour, three idle agents share the arrivals: let go', 60, 90, 3, 61, true, 0],
+    ['busy hour, kept no longer than the keep maximum', 60, 90, 1, 601, true, 0],
+  ] as const)('%s', (_what, perHour, bootS, idle, nowS, due, inS) => {
+    const r = renewalDue(inst(1, 'idle', { launchedAt: T0, idleSince: T0 }), at(nowS), costRule, { odds: { perSecond: perHour / 3600, bootSeconds: bootS }, idle });
+    expect({ due: r.due, inS: Math.round(r.inMs / S) }).toEqual({ due, inS });
+  });
+
+  it('says why', () => {
+    expect(renewalDue(inst(1, 'idle'), at(61), costRule, { odds: { perSecond: 2 / 3600, bootSeconds: 90 }, idle: 1 }).detail).toBe(
+      'idle 61 s; keeping it costs more than the boot it may save (arrivals at this hour × boot / idle agents = 0.05)',
+    );
+  });
+
+  it('falls back to the idle grace until an hour of the day has been watched, and for the grace rule', () => {
+    const world = (watchedH: number) => ({ now: at(0), arrivals: recordArrivals(emptyHistory(), at(0) - watchedH * 3_600_000, at(0), { default: 100 }) });
+    expect(idleOdds(world(0.5), 'default', costRule)).toBeNull();
+    expect(idleOdds(world(1), 'default', costRule)).toEqual({ perSecond: 100 / 3600, bootSeconds: 90 });
+    expect(idleOdds({ ...world(1), bootSeconds: 40 }, 'default', costRule)?.bootSeconds).toBe(40);
+    expect(idleOdds(world(1), 'default', planner({ idleRule: 'grace' }))).toBeNull();
   });
 });

@@ -1,0 +1,59 @@
+/**
+ * The arrivals the daemon has seen, by hour of the day, over the last days: what the planner
+ * judges an idle agent's chances by. A ring of `days × 24` slots; each slot holds, per pool,
+ * the stages that arrived in that hour of that day and how long the queue was watched then
+ * (blind time is not counted as quiet time). Pure; the supervisor keeps it in its context.
+ */
+export interface ArrivalHistory {
+  readonly days: number;
+  /** Indexed by (day mod days) × 24 + hour; `day` says which day a slot holds now. */
+  readonly slots: readonly ArrivalSlot[];
+}
+
+export interface ArrivalSlot {
+  readonly day: number;
+  readonly watchedMs: number;
+  readonly arrived: Readonly<Record<string, number>>;
+}
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+export function emptyHistory(days = 14): ArrivalHistory {
+  return { days, slots: Array.from({ length: days * 24 }, () => ({ day: -1, watchedMs: 0, arrived: {} })) };
+}
+
+/**
+ * The queue was watched from `from` to `to` and these stages arrived (per pool) in between.
+ * Counted in the hour `to` falls in: a poll period is a few seconds, an hour is 3,600.
+ */
+export function recordArrivals(h: ArrivalHistory, from: number, to: number, arrivedByPool: Readonly<Record<string, number>>): ArrivalHistory {
+  if (to <= from) return h;
+  const day = Math.floor(to / DAY);
+  const i = (day % h.days) * 24 + Math.floor((to % DAY) / HOUR);
+  const old = h.slots[i]!;
+  const fresh = old.day === day ? old : { day, watchedMs: 0, arrived: {} };
+  const arrived = { ...fresh.arrived };
+  for (const [pool, n] of Object.entries(arrivedByPool)) if (n > 0) arrived[pool] = (arrived[pool] ?? 0) + n;
+  const slots = h.slots.slice();
+  slots[i] = { day, watchedMs: fresh.watchedMs + (to - from), arrived };
+  return { days: h.days, slots };
+}
+
+/**
+ * Stages per second arriving for `pool` in the hour of the day `now` falls in, over the
+ * recorded days (today's hour so far included), and how long that hour was watched in all.
+ */
+export function arrivalRate(h: ArrivalHistory, pool: string, now: number): { perSecond: number; watchedMs: number } {
+  const today = Math.floor(now / DAY);
+  const hour = Math.floor((now % DAY) / HOUR);
+  let watchedMs = 0;
+  let arrived = 0;
+  for (let d = 0; d < h.days; d++) {
+    const s = h.slots[d * 24 + hour]!;
+    if (s.day < 0 || s.day > today || s.day <= today - h.days) continue;
+    watchedMs += s.watchedMs;
+    arrived += s.arrived[pool] ?? 0;
+  }
+  return { perSecond: watchedMs > 0 ? arrived / (watchedMs / 1000) : 0, watchedMs };
+}

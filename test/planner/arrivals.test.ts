@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { arrivalRate, emptyHistory, recordArrivals } from '../../src/planner/arrivals.js';
+
+const H = 3_600_000;
+const DAY0 = Date.UTC(2026, 0, 5); // a Monday, 00:00 UTC
+
+describe('arrivals: what was seen, by hour of day', () => {
+  it.each([
+    // what                                             records [from h, to h, arrived]          now (h)  → per hour, watched h
+    ['nothing seen', [], 14, 0, 0],
+    ['one hour watched, 6 arrivals', [[14, 15, 6]], 14.5, 6, 1],
+    ['another hour of the day does not count', [[9, 10, 6]], 14.5, 0, 0],
+    ['two days at 14:00 average', [[14, 15, 6], [24 + 14, 24 + 15, 2]], 24 + 14.5, 4, 2],
+    ['blind time is not quiet time (only watched time counts)', [[14, 14.5, 3]], 14.75, 6, 0.5],
+    ['days older than the window are forgotten', [[14, 15, 60], [3 * 24 + 14, 3 * 24 + 15, 2]], 3 * 24 + 14.5, 2, 1],
+  ] as const)('%s', (_what, records, nowH, perHour, watchedH) => {
+    let h = emptyHistory(3);
+    for (const [from, to, n] of records) h = recordArrivals(h, DAY0 + from * H, DAY0 + to * H - 1, { default: n });
+    const r = arrivalRate(h, 'default', DAY0 + nowH * H);
+    expect({ perHour: Math.round(r.perSecond * 3600 * 100) / 100, watchedH: Math.round((r.watchedMs / H) * 100) / 100 }).toEqual({ perHour, watchedH });
+  });
+
+  it('keeps pools apart and leaves the history it was given unchanged', () => {
+    const h0 = emptyHistory(2);
+    const h1 = recordArrivals(h0, DAY0 + 14 * H, DAY0 + 15 * H - 1, { default: 4, arm: 1 });
+    expect(arrivalRate(h1, 'arm', DAY0 + 14 * H).perSecond * 3600).toBeCloseTo(1, 2);
+    expect(arrivalRate(h0, 'default', DAY0 + 14 * H).watchedMs).toBe(0);
+    expect(recordArrivals(h1, DAY0, DAY0, { default: 1 })).toBe(h1);
+  });
+});
