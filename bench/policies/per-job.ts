@@ -7,7 +7,8 @@ import type { Policy } from './types.js';
  * (those furthest from ready), so none survives a poll idle. At the instant an instance takes
  * its job(s) its agent is drained (like a runner started with --disconnect-after-job: it takes
  * nothing more), and at the instant it runs nothing any more it is terminated (the machine
- * shuts itself down when its agent exits). It sees only what a poll shows at that instant.
+ * shuts itself down when its agent exits). At concurrency > 1 an instance runs only the jobs it
+ * took in one instant. It sees only what a poll shows at that instant.
  */
 export function perJob(o: { concurrency: number; periodMs?: number }): Policy {
   const used = new Set<string>();
@@ -30,7 +31,8 @@ export function perJob(o: { concurrency: number; periodMs?: number }): Policy {
     onJobEvent: react,
     step(w) {
       const { drain, terminate } = react(w);
-      const fresh = w.fleet.filter((i) => !used.has(i.instanceId)).sort((a, b) => a.launchedAt - b.launchedAt);
+      const ending = new Set(terminate);
+      const fresh = w.fleet.filter((i) => !used.has(i.instanceId) && !ending.has(i.instanceId)).sort((a, b) => a.launchedAt - b.launchedAt);
       const wanted = Math.ceil(w.pending / o.concurrency);
       const surplus = fresh.slice(wanted).map((i) => i.instanceId);
       return { drain, terminate: [...terminate, ...surplus], launch: Math.max(0, wanted - fresh.length) };

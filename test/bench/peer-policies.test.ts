@@ -150,5 +150,9 @@ describe('one fresh agent per job, checked by hand', () => {
     const fleet = [inst('old', T0), inst('newest', T0 + 20 * S), inst('mid', T0 + 10 * S)];
     expect(p.step({ now: T0 + 30 * S, pending: 1, running: 0, stages: [], fleet, busy: new Map() })).toEqual({ drain: [], terminate: ['mid', 'newest'], launch: 0 });
     expect(p.step({ now: T0 + 45 * S, pending: 3, running: 0, stages: [], fleet: [fleet[0]!], busy: new Map() })).toEqual({ drain: [], terminate: [], launch: 2 });
+    // 'old' takes a job and ends it between two polls (no event seen): at the poll it is ended
+    // as used, not counted as a fresh instance covering a waiting job.
+    expect(p.onJobEvent!({ now: T0 + 50 * S, pending: 2, running: 1, stages: [], fleet: [fleet[0]!], busy: new Map([['old', 1]]) })).toEqual({ drain: ['old'], terminate: [] });
+    expect(p.step({ now: T0 + 60 * S, pending: 2, running: 0, stages: [], fleet: [fleet[0]!], busy: new Map() })).toEqual({ drain: [], terminate: ['old'], launch: 2 });
   });
 });
