@@ -1,8 +1,8 @@
 import type { PlannerConfig, PoolConfig } from '../src/config/config.js';
 import { VirtualClock } from '../src/runtime/virtual-clock.js';
-import { SimWorld } from '../src/sim/sim-world.js';
+import { SimWorld, type SimWorldOptions } from '../src/sim/sim-world.js';
 import type { TraceJob } from '../src/sim/trace.js';
-import type { Observation, Policy } from './policies/types.js';
+import type { Actions, Observation, Policy } from './policies/types.js';
 import { Sampler } from './sampler.js';
 
 export interface PolicyRunOptions {
@@ -17,18 +17,22 @@ export interface PolicyRunOptions {
   sampler: Sampler;
   /** How often the ECS-like agent starter looks for registered instances while some boot. */
   agentCheckMs?: number;
+  /** Cloud timing overrides (e.g. a fixed boot time for hand-checked tests); default the bench's. */
+  world?: Pick<SimWorldOptions, 'bootSeconds' | 'agentStartSeconds' | 'terminateSeconds'>;
 }
 
 /**
  * Run a peer policy on the same simulated CI server and cloud our daemon runs against
  * (SimWorld on a VirtualClock): it polls the queue and the fleet through the ports, applies
- * its launches and terminations, and an agent starts on each instance once it registers.
+ * its launches, drains and terminations, and an agent starts on each instance once it
+ * registers. A policy with `onJobEvent` is also told, at the same instant, when a job starts
+ * or ends.
  * Ends like `simulate`: after the window, when every job is done and the fleet is at the
  * policy's floor, or a day after the last arrival.
  */
 export async function runPolicy(o: PolicyRunOptions): Promise<SimWorld> {
   const clock = new VirtualClock(o.start);
-  const world = new SimWorld({ clock, pools: [o.pool], billing: o.billing, seed: o.seed, pricePerHour: o.pricePerHour });
+  const world = new SimWorld({ clock, pools: [o.pool], billing: o.billing, seed: o.seed, pricePerHour: o.pricePerHour, ...o.world });
   world.load(o.jobs);
   const checkMs = o.agentCheckMs ?? 5_000;
   let starterArmed = false;
@@ -49,7 +53,7 @@ export async function runPolicy(o: PolicyRunOptions): Promise<SimWorld> {
     clock.setTimeout(() => void startAgents(), checkMs);
   };
 
-  const step = async (): Promise<void> => {
+  const observe = async (): Promise<Observation> => {
     const now = clock.now();
     const q = await world.source.poll();
     const f = await world.cloud.describe();
@@ -62,22 +66,44 @@ export async function runPolicy(o: PolicyRunOptions): Promise<SimWorld> {
       if (s.status === 'pending' && !s.agent) pending++;
       else running++;
     }
-    const obs: Observation = { now, pending, running, stages: q.stages, fleet, busy };
-    const a = o.policy.step(obs);
+    return { now, pending, running, stages: q.stages, fleet, busy };
+  };
+  const apply = async (a: Actions): Promise<void> => {
+    const now = clock.now();
+    for (const id of a.drain ?? []) await world.cloud.drainAgent(id, false);
     for (const id of a.terminate ?? []) await world.cloud.terminate(id);
     for (let n = 0; n < (a.launch ?? 0); n++) {
       await world.cloud.launch({ key: `${o.policy.name}-${now}-${n}`, pool: o.pool.name, demand: o.pool.demand, concurrency: o.pool.concurrency });
     }
     if ((a.launch ?? 0) > 0) armStarter();
+  };
+
+  const step = async (): Promise<void> => {
+    await apply(o.policy.step(await observe()));
     clock.setTimeout(() => void step(), o.policy.periodMs);
   };
   clock.setTimeout(() => void step(), 0);
+
+  // Job events, for a policy that listens to them: after an instant in which a job started,
+  // ended or was killed, the hook runs at the same virtual time (a zero-delay timer), so what it
+  // terminates stops billing the moment the job ended. Policies without the hook get no extra
+  // instants.
+  const onJobEvent = o.policy.onJobEvent?.bind(o.policy);
+  let lastJobs = '';
+  const jobsChanged = (): boolean => {
+    const s = world.stats;
+    const sig = `${s.completed}/${s.killed}/${s.waitsMs.length}/${world.queueDepth.running}`;
+    if (sig === lastJobs) return false;
+    lastJobs = sig;
+    return true;
+  };
 
   const lastArrival = o.jobs.reduce((m, j) => Math.max(m, j.createdAt), o.start);
   const hardEnd = Math.max(o.end, lastArrival) + 86_400_000;
   await clock.runUntil(hardEnd, () => {
     const now = clock.now();
     o.sampler.sample(world, now);
+    if (onJobEvent && jobsChanged()) clock.setTimeout(() => void observe().then((obs) => apply(onJobEvent(obs))), 0);
     return now >= o.end && world.allJobsDone && world.liveInstances <= o.policy.floor;
   });
   world.finish();

@@ -23,6 +23,8 @@ export interface Observation {
 export interface Actions {
   launch?: number;
   terminate?: readonly string[];
+  /** Instances whose agent takes no new work from now on (it finishes what it holds). */
+  drain?: readonly string[];
 }
 
 export interface Policy {
@@ -32,6 +34,12 @@ export interface Policy {
   /** The fleet size it winds down to when the queue stays empty (Infinity: never scales down). */
   readonly floor: number;
   step(o: Observation): Actions;
+  /**
+   * Optional: called at the instant a job starts or ends (or is killed), with what a poll would
+   * see then; its actions apply at that instant. For a policy that reacts to a job's end the way
+   * a single-use agent does (it exits and its machine shuts itself down), not at its next poll.
+   */
+  onJobEvent?(o: Observation): Actions;
 }
 
 /** Agents (instances) needed for `jobs` at `concurrency` slots each. */

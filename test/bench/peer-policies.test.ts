@@ -101,3 +101,58 @@ describe('peer policies on a tiny synthetic trace', () => {
     }
   }, 30_000);
 });
+
+describe('one fresh agent per job, checked by hand', () => {
+  // Boot fixed at 90 s, agent start 5 s (the bench's), the runner's agent starter looks every
+  // 5 s while anything boots, polls at 0, 15, 30 … s; $3.60/h so that a billed second is $0.001.
+  //   j1 (300 s) and j2 (30 s) arrive at 10 s; j3 (20 s) at 125 s.
+  //   poll 15 s: 2 waiting, 0 fresh → launch I1, I2 at 15 s; both booted at 15 + 90 = 105 s,
+  //     the starter (15 + 5k s) starts their agents at 105 s, running at 110 s:
+  //     j1 → I1, j2 → I2 at 110 s (waits 100 s, 100 s); both drained then (single-use).
+  //   poll 135 s: j3 waiting, no fresh instance → launch I3 at 135 s; booted 225 s, agent 230 s:
+  //     j3 starts at 230 s (wait 105 s).
+  //   j2 ends at 140 s → I2 terminated at 140 s, although j3 waits (a reused agent would have
+  //     started it at 140 s); j3 ends at 250 s → I3 at 250 s; j1 ends at 410 s → I1 at 410 s.
+  //   billed: I1 410 − 15 = 395 s, I2 140 − 15 = 125 s, I3 250 − 135 = 115 s (all above the 60 s
+  //     minimum) = 635 s = $0.635; 3 launches, at most 3 alive (135–140 s).
+  const S = 1000;
+  const hand: TraceJob[] = [
+    { id: 'j1', buildId: 'b1', createdAt: T0 + 10 * S, durationMs: 300 * S, demand: DEFAULT_DEMAND },
+    { id: 'j2', buildId: 'b1', createdAt: T0 + 10 * S, durationMs: 30 * S, demand: DEFAULT_DEMAND },
+    { id: 'j3', buildId: 'b2', createdAt: T0 + 125 * S, durationMs: 20 * S, demand: DEFAULT_DEMAND },
+  ];
+
+  it('costs and waits what the arithmetic says', async () => {
+    const world = await runPolicy({
+      policy: perJob({ concurrency: 1 }),
+      jobs: hand,
+      start: T0,
+      end: T0 + 600 * S,
+      pool,
+      billing: BILLING.second,
+      seed: 7,
+      pricePerHour: 3.6,
+      sampler: new Sampler(null),
+      world: { bootSeconds: [90, 90], agentStartSeconds: 5 },
+    });
+    expect(world.stats.completed).toBe(3);
+    expect(world.stats.waitsMs).toEqual([100 * S, 100 * S, 105 * S]);
+    expect(world.stats.instanceMs).toBe(635 * S);
+    expect(world.stats.costUsd).toBeCloseTo(0.635, 9);
+    expect(world.stats.launches).toBe(3);
+    expect(world.stats.peakInstances).toBe(3);
+    expect(world.liveInstances).toBe(0);
+  });
+
+  it('terminates fresh instances beyond the waiting jobs at its next poll, newest first', () => {
+    const p = perJob({ concurrency: 1 });
+    const inst = (id: string, launchedAt: number) => ({ instanceId: id, key: id, pool: 'default', state: 'running' as const, instanceType: 't', market: 'on-demand' as const, pricePerHour: 0.17, launchedAt, registered: true, agent: 'running' as const, draining: false });
+    const fleet = [inst('old', T0), inst('newest', T0 + 20 * S), inst('mid', T0 + 10 * S)];
+    expect(p.step({ now: T0 + 30 * S, pending: 1, running: 0, stages: [], fleet, busy: new Map() })).toEqual({ drain: [], terminate: ['mid', 'newest'], launch: 0 });
+    expect(p.step({ now: T0 + 45 * S, pending: 3, running: 0, stages: [], fleet: [fleet[0]!], busy: new Map() })).toEqual({ drain: [], terminate: [], launch: 2 });
+    // 'old' takes a job and ends it between two polls (no event seen): at the poll it is ended
+    // as used, not counted as a fresh instance covering a waiting job.
+    expect(p.onJobEvent!({ now: T0 + 50 * S, pending: 2, running: 1, stages: [], fleet: [fleet[0]!], busy: new Map([['old', 1]]) })).toEqual({ drain: ['old'], terminate: [] });
+    expect(p.step({ now: T0 + 60 * S, pending: 2, running: 0, stages: [], fleet: [fleet[0]!], busy: new Map() })).toEqual({ drain: [], terminate: ['old'], launch: 2 });
+  });
+});
