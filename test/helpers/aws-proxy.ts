@@ -6,7 +6,22 @@ import type { Socket } from 'node:net';
  * network and AWS do: answer normally, lose the answer of a call that took effect (forward it,
  * then tell the SDK 500), or accept the request and never answer (a black hole).
  */
-export type ProxyBehaviour = 'forward' | 'forward-then-500' | 'hang';
+export type ProxyBehaviour = 'forward' | 'forward-then-500' | 'hang' | ProxyFailure | ProxyReply;
+
+/** Answer with this EC2 error without forwarding (the call never takes effect): what moto cannot produce, e.g. InsufficientInstanceCapacity. */
+export interface ProxyFailure {
+  fail: string;
+  status?: number;
+  message?: string;
+}
+
+/**
+ * Answer 200 with this JSON body without forwarding (JSON APIs such as ECS): a call AWS accepted
+ * whose effect has not shown yet, e.g. StopTask while the agent still finishes its build.
+ */
+export interface ProxyReply {
+  reply: unknown;
+}
 
 export interface AwsProxy {
   endpoint: string;
@@ -46,6 +61,18 @@ export async function startAwsProxy(target: string, decide: (action: string, see
     if (behaviour === 'hang') {
       held.add(res);
       res.on('close', () => held.delete(res));
+      return;
+    }
+    if (typeof behaviour === 'object' && 'reply' in behaviour) {
+      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
+      res.end(JSON.stringify(behaviour.reply));
+      return;
+    }
+    if (typeof behaviour === 'object') {
+      res.writeHead(behaviour.status ?? 400, { 'content-type': 'text/xml' });
+      res.end(
+        `<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>${behaviour.fail}</Code><Message>${behaviour.message ?? `${behaviour.fail} (injected by the test proxy)`}</Message></Error></Errors><RequestID>proxy-injected</RequestID></Response>`,
+      );
       return;
     }
     const answer = await forward(req, body);

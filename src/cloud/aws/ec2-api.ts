@@ -1,7 +1,11 @@
 import {
+  CreateTagsCommand,
+  DeleteTagsCommand,
   paginateDescribeInstances,
   paginateDescribeSpotInstanceRequests,
   RunInstancesCommand,
+  StartInstancesCommand,
+  StopInstancesCommand,
   TerminateInstancesCommand,
   type EC2Client,
   type Filter,
@@ -15,7 +19,7 @@ import { allPages, type PageSizes } from './all-pages.js';
 export type RunInput = Omit<RunInstancesCommandInput, 'MinCount' | 'MaxCount'>;
 
 /**
- * EC2 cut down to the four calls the daemon makes, so tests can put a fake in its place and
+ * EC2 cut down to the calls the daemon makes, so tests can put a fake in its place and
  * inject the errors moto cannot produce (InsufficientInstanceCapacity and friends).
  * Implementations throw whatever the SDK throws; the provider maps errors in one place
  * (errors.ts).
@@ -26,6 +30,13 @@ export interface Ec2Api {
   describeInstances(query: { filters?: Filter[]; instanceIds?: string[] }, signal?: AbortSignal): Promise<Instance[]>;
   terminateInstances(instanceIds: string[], signal?: AbortSignal): Promise<void>;
   describeSpotInstanceRequests(instanceIds: string[], signal?: AbortSignal): Promise<SpotInstanceRequest[]>;
+  /** Warm pool: park (stop) and start one instance. */
+  stopInstance(instanceId: string, signal?: AbortSignal): Promise<void>;
+  startInstance(instanceId: string, signal?: AbortSignal): Promise<void>;
+  /** Set (overwrite) tags on one instance. */
+  createTags(instanceId: string, tags: Record<string, string>, signal?: AbortSignal): Promise<void>;
+  /** Remove tags by key, whatever their value. */
+  deleteTags(instanceId: string, keys: string[], signal?: AbortSignal): Promise<void>;
 }
 
 /** `pageSize`: DescribeInstances' MaxResults (AWS allows 5–1000; default 500). */
@@ -56,6 +67,18 @@ export function sdkEc2Api(client: EC2Client, opts: PageSizes = {}): Ec2Api {
       // that has aged out.
       const pages = paginateDescribeSpotInstanceRequests({ client }, { Filters: [{ Name: 'instance-id', Values: instanceIds }] }, send(signal));
       return allPages(pages, (p) => p.SpotInstanceRequests);
+    },
+    async stopInstance(instanceId, signal) {
+      await client.send(new StopInstancesCommand({ InstanceIds: [instanceId] }), send(signal));
+    },
+    async startInstance(instanceId, signal) {
+      await client.send(new StartInstancesCommand({ InstanceIds: [instanceId] }), send(signal));
+    },
+    async createTags(instanceId, tags, signal) {
+      await client.send(new CreateTagsCommand({ Resources: [instanceId], Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }), send(signal));
+    },
+    async deleteTags(instanceId, keys, signal) {
+      await client.send(new DeleteTagsCommand({ Resources: [instanceId], Tags: keys.map((Key) => ({ Key })) }), send(signal));
     },
   };
 }

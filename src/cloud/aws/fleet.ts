@@ -60,6 +60,8 @@ const AGENT_RANK: Record<AgentState, number> = { none: 0, stopped: 1, pending: 2
 export interface ContainerInstanceView {
   arn: string;
   status: string;
+  /** The ECS agent on it is connected (false while its instance is stopped or starting again). */
+  connected: boolean;
 }
 
 /** ec2InstanceId → its container instance; a live registration wins over an old INACTIVE one. */
@@ -67,14 +69,14 @@ export function containerInstancesByEc2Id(items: readonly ContainerInstance[]): 
   const out = new Map<string, ContainerInstanceView>();
   for (const ci of items) {
     if (!ci.ec2InstanceId || !ci.containerInstanceArn) continue;
-    const view = { arn: ci.containerInstanceArn, status: ci.status ?? 'UNKNOWN' };
+    const view = { arn: ci.containerInstanceArn, status: ci.status ?? 'UNKNOWN', connected: ci.agentConnected !== false };
     const prev = out.get(ci.ec2InstanceId);
     if (!prev || (!REGISTERED.has(prev.status) && REGISTERED.has(view.status))) out.set(ci.ec2InstanceId, view);
   }
   return out;
 }
 
-export function isRegistered(ci: ContainerInstanceView | undefined): boolean {
+export function isRegistered(ci: Pick<ContainerInstanceView, 'status'> | undefined): boolean {
   return ci !== undefined && REGISTERED.has(ci.status);
 }
 
@@ -89,7 +91,32 @@ export interface FleetFacts {
   defaultPricePerHour: number;
   /** ms epoch, from the injected clock: stands in for notice times AWS does not give. */
   now: number;
+  /** What a launch would use now; an instance that differs reports `drift`. Absent: no drift check. */
+  launchSettings?: LaunchSettings;
+  /** Root volume size of our launches (GB): what an instance's disk costs while parked. */
+  storageGb?: number;
 }
+
+export interface LaunchSettings {
+  /** The configured image for a pool and arch (`amd64` | `arm64`); a `resolve:ssm:` value cannot be compared without a lookup and is not. */
+  ami(pool: string, arch: string): string | undefined;
+  instanceTypes(pool: string): readonly string[];
+}
+
+/** Why an instance no longer matches what a launch would give now; undefined when it matches. */
+export function driftOf(i: Instance, pool: string, s: LaunchSettings): string | undefined {
+  const reasons: string[] = [];
+  const arch = i.Architecture === 'arm64' ? 'arm64' : 'amd64';
+  const ami = s.ami(pool, arch);
+  if (ami !== undefined && ami.startsWith('ami-') && i.ImageId !== undefined && i.ImageId !== ami) reasons.push(`image ${i.ImageId} is not the configured ${ami}`);
+  const types = s.instanceTypes(pool);
+  if (i.InstanceType !== undefined && types.length > 0 && !types.includes(i.InstanceType)) reasons.push(`instance type ${i.InstanceType} is not among the configured ${types.join(',')}`);
+  return reasons.length > 0 ? reasons.join('; ') : undefined;
+}
+
+/** A parked-at tag counts while the instance is stopped, stopping, or starting again after an unpark not yet finished. */
+const PARKED_STATES = new Set(['stopping', 'stopped', 'pending']);
+const LIVE_STATES = new Set(['pending', 'running', 'stopping', 'stopped']);
 
 function parseTime(v: Date | string | undefined): number | undefined {
   if (v === undefined) return undefined;
@@ -138,12 +165,24 @@ export function observeFleet(f: FleetFacts): ObservedInstance[] {
       market,
       pricePerHour: f.prices[instanceType] ?? f.defaultPricePerHour,
       launchedAt: parseTime(i.LaunchTime) ?? parseTime(tagValue(i.Tags, TAG.billingStart)) ?? f.now,
-      registered: isRegistered(ci),
+      // A parked instance keeps its registration with its agent disconnected; once started again
+      // it can take a task only when its agent has reconnected.
+      registered: isRegistered(ci) && (ci?.connected === true || (stateName !== 'pending' && stateName !== 'running')),
       agent: agent?.state ?? 'none',
       draining: ci?.status === 'DRAINING' || (agent?.stopping ?? false),
     };
     const notice = noticeOf.get(i.InstanceId) ?? (i.StateReason?.Code && SPOT_STATE_REASONS.has(i.StateReason.Code) ? f.now : undefined);
     if (notice !== undefined) o.interruptionAt = notice;
+    const parkedTag = tagValue(i.Tags, TAG.parkedAt);
+    const parkedAt = parkedTag !== undefined && /^\d+$/.test(parkedTag) ? Number(parkedTag) : undefined;
+    if (parkedAt !== undefined && PARKED_STATES.has(stateName)) o.parkedAt = parkedAt;
+    // Until first parked (the parked-at tag wins over a purpose tag a crash left behind).
+    if (tagValue(i.Tags, TAG.purpose) === 'park' && parkedTag === undefined && LIVE_STATES.has(stateName)) o.priming = true;
+    if (LIVE_STATES.has(stateName)) {
+      if (f.storageGb !== undefined) o.storageGb = f.storageGb;
+      const drift = f.launchSettings ? driftOf(i, o.pool, f.launchSettings) : undefined;
+      if (drift !== undefined) o.drift = drift;
+    }
     out.push(o);
   }
   return out;

@@ -68,6 +68,8 @@ export function launchTags(ctx: RunInputContext, market: Market): Tag[] {
     { Key: TAG.launchedAt, Value: iso },
     { Key: TAG.billingStart, Value: iso },
     { Key: TAG.market, Value: market },
+    // Only on a warm-pool launch: a work launch is tagged exactly as before.
+    ...(ctx.req.purpose === 'park' ? [{ Key: TAG.purpose, Value: 'park' }] : []),
   ];
 }
 

@@ -11,8 +11,8 @@ import { CapacityMemory } from './capacity-memory.js';
 import type { Ec2Api } from './ec2-api.js';
 import type { EcsApi } from './ecs-api.js';
 import { toCloudError } from './errors.js';
-import { containerInstancesByEc2Id, isRegistered, observeFleet, type ContainerInstanceView } from './fleet.js';
-import { instanceTypesFor, launchCandidates, launchWithFallback, runInstancesInput } from './launch.js';
+import { agentStateOf, containerInstancesByEc2Id, isRegistered, observeFleet, type ContainerInstanceView, type LaunchSettings } from './fleet.js';
+import { amiFor, instanceTypesFor, launchCandidates, launchWithFallback, runInstancesInput } from './launch.js';
 import { TAG, ecsTagValue, tagValue } from './tags.js';
 import { AGENT_CONTAINER, buildTaskDefinition, specHash } from './task-definition.js';
 import { buildUserData } from './user-data.js';
@@ -62,12 +62,24 @@ export class AwsCloudProvider implements CloudProvider {
   async launch(req: LaunchRequest, signal?: AbortSignal): Promise<LaunchResult> {
     const { cfg, daemonId, clock } = this.d;
     const spec = this.d.agents(req.pool);
-    const userData = buildUserData({ cluster: cfg.cluster, stopTimeoutSeconds: spec.stopTimeoutSeconds, watchdogIdleMinutes: this.watchdogMinutes() });
+    const park = req.purpose === 'park';
+    let userData: string;
+    try {
+      userData = buildUserData({
+        cluster: cfg.cluster,
+        stopTimeoutSeconds: spec.stopTimeoutSeconds,
+        watchdogIdleMinutes: this.watchdogMinutes(),
+        prefetchImage: park ? spec.image : undefined,
+      });
+    } catch (e) {
+      throw new DdaError('CONFIG_INVALID', `user data for pool ${req.pool}: ${e instanceof Error ? e.message : String(e)}`, { pool: req.pool });
+    }
     const ctx = { cfg, daemonId, req, userData, now: clock.now() };
     const { instance, candidate } = await launchWithFallback({
       ec2: this.d.ec2,
       memory: this.memory,
-      candidates: launchCandidates(instanceTypesFor(cfg, req.pool), cfg.subnets, cfg.market),
+      // A one-time spot instance cannot be stopped: a warm-pool member is on-demand.
+      candidates: launchCandidates(instanceTypesFor(cfg, req.pool), cfg.subnets, park ? 'on-demand' : cfg.market),
       input: (c) => runInstancesInput(ctx, c),
       logger: this.log,
       key: req.key,
@@ -81,7 +93,7 @@ export class AwsCloudProvider implements CloudProvider {
       pricePerHour: cfg.prices[instanceType] ?? cfg.defaultPricePerHour,
       launchedAt: instance.LaunchTime?.getTime() ?? ctx.now,
     };
-    this.log.info({ key: req.key, pool: req.pool, instanceId: result.instanceId, instanceType, market: result.market, subnet: candidate.subnet }, 'instance launched');
+    this.log.info({ key: req.key, pool: req.pool, instanceId: result.instanceId, instanceType, market: result.market, subnet: candidate.subnet, ...(park ? { purpose: 'park' } : {}) }, 'instance launched');
     return result;
   }
 
@@ -101,6 +113,10 @@ export class AwsCloudProvider implements CloudProvider {
         prices: this.d.cfg.prices,
         defaultPricePerHour: this.d.cfg.defaultPricePerHour,
         now: at,
+        launchSettings: this.launchSettings,
+        // The launch's root volume: DescribeInstances does not give volume sizes, and a
+        // DescribeVolumes per poll for a cost estimate is not worth its calls.
+        storageGb: this.d.cfg.volumeSizeGiB,
       }),
     };
   }
@@ -183,6 +199,84 @@ export class AwsCloudProvider implements CloudProvider {
   }
 
   /**
+   * Park: stop the instance, keeping its disk (image cache) and its container-instance
+   * registration. Tagged `dda:parked-at` before the stop, so a daemon that dies mid-way still
+   * finds it parked. The daemon drains an agent before parking it; if one of our agent tasks is
+   * still there it is stopped (StopTask) and the park refused until it has stopped, as stopping
+   * the machine would kill a build mid-way.
+   */
+  async park(instanceId: string, signal?: AbortSignal): Promise<void> {
+    const inst = await this.ownInstance(instanceId, signal);
+    const state = inst?.State?.Name ?? '';
+    if (!inst || GONE_STATES.has(state)) throw new DdaError('CLOUD_NOT_FOUND', `park: instance ${instanceId} is gone`, { instanceId, state });
+    if (inst.InstanceLifecycle === 'spot') {
+      throw new DdaError('CLOUD_FAILED', `park: instance ${instanceId} is a spot instance; only on-demand instances are parked`, { instanceId });
+    }
+    const parkedTag = tagValue(inst.Tags, TAG.parkedAt);
+    if (state === 'stopped' || state === 'stopping') {
+      // A retried park (or the daemon claiming an instance it stopped): only the tags are left to do.
+      if (parkedTag === undefined) await this.call('CreateTags', { instanceId }, () => this.d.ec2.createTags(instanceId, { [TAG.parkedAt]: String(this.d.clock.now()) }, signal));
+      await this.endPriming(inst, signal);
+      return;
+    }
+    const ci = await this.containerInstanceOf(instanceId, signal);
+    if (ci) {
+      const live = (await this.tasksOn(ci.arn, true, signal)).filter((t) => agentStateOf(t) !== 'stopped');
+      for (const t of live) {
+        if (t.desiredStatus === 'STOPPED' || !t.taskArn) continue;
+        await this.call('StopTask', { instanceId, task: t.taskArn }, () => this.d.ecs.stopTask(t.taskArn!, 'dda: parking the instance', signal));
+      }
+      const still = live.length === 0 ? [] : (await this.tasksOn(ci.arn, true, signal)).filter((t) => agentStateOf(t) !== 'stopped');
+      if (still.length > 0) {
+        throw new DdaError('CLOUD_FAILED', `park: the agent task on ${instanceId} has not stopped yet (it may be finishing a build); park it once it has`, {
+          instanceId,
+          reason: 'agent-running',
+          tasks: still.map((t) => t.taskArn),
+        });
+      }
+      // A drained container instance would refuse the next agent once started again.
+      if (ci.status === 'DRAINING') {
+        const res = await this.call('UpdateContainerInstancesState', { instanceId }, () => this.d.ecs.updateContainerInstancesState([ci.arn], 'ACTIVE', signal));
+        if (res.failures.length > 0) throw this.failure('UpdateContainerInstancesState', res.failures, { instanceId });
+      }
+    }
+    const at = this.d.clock.now();
+    await this.call('CreateTags', { instanceId }, () => this.d.ec2.createTags(instanceId, { [TAG.parkedAt]: String(at) }, signal));
+    await this.call('StopInstances', { instanceId }, () => this.d.ec2.stopInstance(instanceId, signal));
+    await this.endPriming(inst, signal);
+    this.log.info({ instanceId, parkedAt: at }, 'instance parked');
+  }
+
+  /**
+   * Unpark: start a parked instance. Its agent reconnects under the same container instance
+   * (`registered` comes back once it has). No room for its type in its zone now: CLOUD_CAPACITY,
+   * and the (type, subnet) is remembered like a failed launch, so the cold launch that replaces
+   * it tries elsewhere first.
+   */
+  async unpark(instanceId: string, signal?: AbortSignal): Promise<void> {
+    const inst = await this.ownInstance(instanceId, signal);
+    const state = inst?.State?.Name ?? '';
+    if (!inst || GONE_STATES.has(state)) throw new DdaError('CLOUD_NOT_FOUND', `unpark: instance ${instanceId} is gone`, { instanceId, state });
+    if (state === 'stopping') throw new DdaError('CLOUD_FAILED', `unpark: instance ${instanceId} is still stopping; start it once stopped`, { instanceId, state });
+    if (state === 'stopped') {
+      const instanceType = inst.InstanceType ?? 'unknown';
+      try {
+        await this.call('StartInstances', { instanceId, instanceType }, () => this.d.ec2.startInstance(instanceId, signal));
+      } catch (e) {
+        if (e instanceof DdaError && e.code === 'CLOUD_CAPACITY') {
+          const subnet = inst.SubnetId !== undefined && this.d.cfg.subnets.includes(inst.SubnetId) ? inst.SubnetId : undefined;
+          this.memory.remember(instanceType, subnet, 'on-demand');
+        }
+        throw e;
+      }
+    }
+    // Started (or a retry finding it started): it is no longer parked, nor priming.
+    const stale = [TAG.parkedAt, TAG.purpose].filter((k) => tagValue(inst.Tags, k) !== undefined);
+    if (stale.length > 0) await this.call('DeleteTags', { instanceId }, () => this.d.ec2.deleteTags(instanceId, stale, signal));
+    this.log.info({ instanceId }, 'instance unparked');
+  }
+
+  /**
    * Container instances whose EC2 instance is terminated (or has vanished), and agent tasks on
    * no live container instance — this daemon's only, in its cluster only. A container instance
    * is ours when it carries our tag (propagated from the instance by the ECS agent) or belongs
@@ -195,7 +289,7 @@ export class AwsCloudProvider implements CloudProvider {
     const cis = await this.containerInstances(signal);
     const live = new Set<string>();
     for (const ci of cis) {
-      if (!ci.containerInstanceArn || !ci.ec2InstanceId || !isRegistered({ arn: ci.containerInstanceArn, status: ci.status ?? '' })) continue;
+      if (!ci.containerInstanceArn || !ci.ec2InstanceId || !isRegistered({ status: ci.status ?? '' })) continue;
       const ours = ecsTagValue(ci.tags, TAG.daemon) === this.d.daemonId || stateOf.has(ci.ec2InstanceId);
       if (!ours) continue;
       const state = stateOf.get(ci.ec2InstanceId);
@@ -220,6 +314,17 @@ export class AwsCloudProvider implements CloudProvider {
 
   // — helpers —
 
+  private readonly launchSettings: LaunchSettings = {
+    ami: (pool, arch) => amiFor(this.d.cfg, pool, arch),
+    instanceTypes: (pool) => instanceTypesFor(this.d.cfg, pool),
+  };
+
+  /** Parked at least once: the priming tag goes (after the stop, so a crash in between still reads as parked). */
+  private async endPriming(inst: Instance, signal?: AbortSignal): Promise<void> {
+    if (tagValue(inst.Tags, TAG.purpose) === undefined) return;
+    await this.call('DeleteTags', { instanceId: inst.InstanceId }, () => this.d.ec2.deleteTags(inst.InstanceId!, [TAG.purpose], signal));
+  }
+
   private watchdogMinutes(): number {
     const m = this.d.cfg.watchdogIdleMinutes;
     if (m <= 0) return 0;
@@ -228,7 +333,7 @@ export class AwsCloudProvider implements CloudProvider {
   }
 
   /** Stop our tasks on a container instance, then deregister it. Returns the stopped task ARNs. */
-  private async retire(ci: ContainerInstanceView, instanceId: string, why: string, signal?: AbortSignal): Promise<string[]> {
+  private async retire(ci: Pick<ContainerInstanceView, 'arn' | 'status'>, instanceId: string, why: string, signal?: AbortSignal): Promise<string[]> {
     const stopped: string[] = [];
     // Stop first: a force-deregistered container instance leaves its tasks orphaned.
     for (const t of await this.ourTasksOn(ci.arn, signal)) {
@@ -304,6 +409,19 @@ export class AwsCloudProvider implements CloudProvider {
     if (arns.length === 0) return [];
     const tasks = await this.call('DescribeTasks', {}, () => this.d.ecs.describeTasks(arns, signal));
     return tasks.filter((t) => t.startedBy === this.startedBy);
+  }
+
+  /** Ours on one container instance; `withStopping` also lists those told to stop (ECS lists them under desired STOPPED). */
+  private async tasksOn(containerInstanceArn: string, withStopping: boolean, signal?: AbortSignal): Promise<Task[]> {
+    if (!withStopping) return this.ourTasksOn(containerInstanceArn, signal);
+    const lists = await Promise.all([
+      this.call('ListTasks', { containerInstance: containerInstanceArn }, () => this.d.ecs.listTasks({ containerInstance: containerInstanceArn }, signal)),
+      this.call('ListTasks', { containerInstance: containerInstanceArn }, () => this.d.ecs.listTasks({ containerInstance: containerInstanceArn, desiredStatus: 'STOPPED' }, signal)),
+    ]);
+    const arns = [...new Set(lists.flat())];
+    if (arns.length === 0) return [];
+    const tasks = await this.call('DescribeTasks', {}, () => this.d.ecs.describeTasks(arns, signal));
+    return tasks.filter((t) => t.startedBy === this.startedBy && t.containerInstanceArn === containerInstanceArn);
   }
 
   private async ourTasksOn(containerInstanceArn: string, signal?: AbortSignal): Promise<Task[]> {

@@ -12,6 +12,10 @@ export const TAG = {
   launchedAt: 'dda:launched-at',
   billingStart: 'dda:billing-start',
   market: 'dda:market',
+  /** `park`: launched to prime a warm-pool member; removed when it is first parked. Absent on a work launch. */
+  purpose: 'dda:purpose',
+  /** ms epoch when the daemon parked (stopped) it; removed when it is started again. */
+  parkedAt: 'dda:parked-at',
 } as const;
 
 export function tagValue(tags: readonly Tag[] | undefined, key: string): string | undefined {

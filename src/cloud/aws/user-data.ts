@@ -11,9 +11,33 @@ export interface UserDataInput {
   stopTimeoutSeconds: number;
   /** 0 = no watchdog. */
   watchdogIdleMinutes: number;
+  /**
+   * Warm pool: pull this image (the agent's) before the ECS agent starts, so the container
+   * instance registers only once the image is cached and a parked instance starts its agent
+   * without a pull. Absent: no pull (a work instance's agent pulls it as before).
+   */
+  prefetchImage?: string;
 }
 
 const SAFE = /^[A-Za-z0-9_-]+$/;
+/** A Docker image reference (registry[:port]/path[:tag][@digest]); nothing a shell would read. */
+const IMAGE = /^[A-Za-z0-9][A-Za-z0-9._/:@-]{0,510}$/;
+
+/**
+ * Why the pull is here: the ECS-optimised AMI starts the ECS agent after cloud-init's final
+ * stage, which runs this script, so the container instance registers only after the pull — and
+ * "registered" is what the daemon waits for before it parks a priming instance. Docker is asked
+ * to start without blocking (a unit ordered after cloud-final would otherwise deadlock) and
+ * waited for a bounded time; a failed pull (a private registry needing credentials only the ECS
+ * agent has) only costs the pull at the agent's first start.
+ */
+function prefetchLines(image: string): string[] {
+  return [
+    'systemctl start --no-block docker.service || true',
+    'for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 2; done',
+    `timeout 900 docker pull '${image}' || logger -t dda-prime "agent image pull failed; the agent pulls it when it starts"`,
+  ];
+}
 
 /**
  * Why the watchdog exists: if the daemon dies, nobody drains its instances, and an idle agent
@@ -23,6 +47,12 @@ const SAFE = /^[A-Za-z0-9_-]+$/;
  * the idle limit, the instance shuts down, and InstanceInitiatedShutdownBehavior=terminate
  * turns that into a termination. While the daemon lives it drains idle agents long before
  * this fires; keep the limit well above the planner's idle grace.
+ *
+ * Idle time counts from the latest boot at the earliest: a parked (stopped) instance started
+ * again keeps its disk, and with it the time of its last build, possibly days ago; without
+ * this it would shut down a minute after every start. A priming instance (launched to be
+ * parked) runs no build either; it is covered by the limit being at least the daemon's boot
+ * deadline plus 5 minutes, by which time the daemon has parked it or is gone.
  */
 function watchdogScript(idleMinutes: number): string {
   return [
@@ -31,6 +61,8 @@ function watchdogScript(idleMinutes: number): string {
     'state=/var/lib/dda-watchdog/last-busy',
     'mkdir -p /var/lib/dda-watchdog',
     '[ -e "$state" ] || touch "$state"',
+    'booted=$(( $(date +%s) - $(cut -d. -f1 /proc/uptime) ))',
+    '[ "$(stat -c %Y "$state")" -ge "$booted" ] || touch "$state"',
     `limit=${idleMinutes * 60}`,
     `if docker ps --format '{{.Names}}|{{.Label "com.amazonaws.ecs.cluster"}}' 2>/dev/null | awk -F'|' '$1 != "ecs-agent" && $2 == "" {busy=1} END {exit !busy}'; then`,
     '  touch "$state"',
@@ -46,6 +78,7 @@ function watchdogScript(idleMinutes: number): string {
 
 export function buildUserData(input: UserDataInput): string {
   if (!SAFE.test(input.cluster)) throw new Error('cluster name must be letters, digits, - and _');
+  if (input.prefetchImage !== undefined && !IMAGE.test(input.prefetchImage)) throw new Error(`agent image "${input.prefetchImage.slice(0, 80)}" is not an image reference`);
   const stop = Math.max(0, Math.floor(input.stopTimeoutSeconds));
   const lines = [
     '#!/bin/bash',
@@ -57,7 +90,11 @@ export function buildUserData(input: UserDataInput): string {
     // Container instances carry the EC2 instance's tags (dda:daemon...), so orphans stay attributable.
     'ECS_CONTAINER_INSTANCE_PROPAGATE_TAGS_FROM=ec2_instance',
     ...(stop > 0 ? [`ECS_CONTAINER_STOP_TIMEOUT=${stop}s`] : []),
+    // A cached agent image is used as is: what makes a started parked instance quick, and
+    // harmless on a fresh one (nothing cached: it pulls).
+    'ECS_IMAGE_PULL_BEHAVIOR=prefer-cached',
     'EOF',
+    ...(input.prefetchImage !== undefined ? prefetchLines(input.prefetchImage) : []),
   ];
   if (input.watchdogIdleMinutes > 0) {
     lines.push(

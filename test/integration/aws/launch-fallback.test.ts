@@ -43,6 +43,10 @@ class FakeEc2 implements Ec2Api {
   async describeSpotInstanceRequests() {
     return [];
   }
+  async stopInstance(): Promise<void> {}
+  async startInstance(): Promise<void> {}
+  async createTags(): Promise<void> {}
+  async deleteTags(): Promise<void> {}
   tried(): string[] {
     return this.calls.map((c) => `${c.InstanceMarketOptions?.MarketType === 'spot' ? 'spot' : 'on-demand'}/${c.InstanceType}/${c.SubnetId}`);
   }

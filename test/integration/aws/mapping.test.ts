@@ -1,7 +1,7 @@
 import type { Instance } from '@aws-sdk/client-ec2';
 import { describe, expect, it } from 'vitest';
 import { classifyAwsError, safeAwsMessage, toCloudError } from '../../../src/cloud/aws/errors.js';
-import { agentStateOf, observeFleet, type FleetFacts } from '../../../src/cloud/aws/fleet.js';
+import { agentStateOf, driftOf, observeFleet, type FleetFacts } from '../../../src/cloud/aws/fleet.js';
 import { startedByFor } from '../../../src/cloud/aws/provider.js';
 import { buildTaskDefinition, taskFamily } from '../../../src/cloud/aws/task-definition.js';
 import { buildUserData } from '../../../src/cloud/aws/user-data.js';
@@ -110,6 +110,68 @@ describe('fleet mapping', () => {
   });
 });
 
+describe('warm pool facts', () => {
+  const inst = (id: string, state: string, tags: Record<string, string> = {}): Instance => ({
+    InstanceId: id,
+    InstanceType: 'c6i.large',
+    ImageId: 'ami-00000000000000001',
+    State: { Name: state as 'running' },
+    Tags: [{ Key: 'dda:daemon', Value: 'd1' }, { Key: 'dda:pool', Value: 'p' }, ...Object.entries(tags).map(([Key, Value]) => ({ Key, Value }))],
+  });
+  const facts = (f: Partial<FleetFacts>): FleetFacts => ({ daemonId: 'd1', instances: [], containerInstances: [], tasks: [], spotRequests: [], prices: {}, defaultPricePerHour: 0.2, now: 1000, ...f });
+
+  it('reads parkedAt only while stopping, stopped or starting again, and priming only until parked', () => {
+    const parked = { 'dda:parked-at': '5000' };
+    const out = observeFleet(
+      facts({
+        instances: [
+          inst('i-stopped', 'stopped', parked),
+          inst('i-stopping', 'stopping', parked),
+          inst('i-pending', 'pending', parked),
+          inst('i-running', 'running', parked),
+          inst('i-priming', 'running', { 'dda:purpose': 'park' }),
+          inst('i-crashed', 'stopped', { 'dda:purpose': 'park', ...parked }),
+          inst('i-garbled', 'stopped', { 'dda:parked-at': 'yesterday' }),
+          inst('i-gone', 'terminated', { 'dda:purpose': 'park' }),
+        ],
+        storageGb: 30,
+      }),
+    );
+    expect(out.map((o) => [o.instanceId, o.parkedAt, o.priming, o.storageGb])).toEqual([
+      ['i-stopped', 5000, undefined, 30],
+      ['i-stopping', 5000, undefined, 30],
+      ['i-pending', 5000, undefined, 30],
+      ['i-running', undefined, undefined, 30],
+      ['i-priming', undefined, true, 30],
+      ['i-crashed', 5000, undefined, 30],
+      ['i-garbled', undefined, undefined, 30],
+      ['i-gone', undefined, undefined, undefined],
+    ]);
+  });
+
+  it('counts a started instance registered only once its agent has reconnected; a parked one keeps its registration', () => {
+    const out = observeFleet(
+      facts({
+        instances: [inst('i-1', 'running'), inst('i-2', 'stopped'), inst('i-3', 'running')],
+        containerInstances: [
+          { containerInstanceArn: 'ci/1', ec2InstanceId: 'i-1', status: 'ACTIVE', agentConnected: false },
+          { containerInstanceArn: 'ci/2', ec2InstanceId: 'i-2', status: 'ACTIVE', agentConnected: false },
+          { containerInstanceArn: 'ci/3', ec2InstanceId: 'i-3', status: 'ACTIVE', agentConnected: true },
+        ],
+      }),
+    );
+    expect(out.map((o) => o.registered)).toEqual([false, true, true]);
+  });
+
+  it('names both values in a drift, and compares only concrete image ids', () => {
+    const settings = (ami: string | undefined, types: string[]) => ({ ami: () => ami, instanceTypes: () => types });
+    const i = inst('i-1', 'stopped');
+    expect(driftOf(i, 'p', settings('ami-00000000000000001', ['c6i.large']))).toBeUndefined();
+    expect(driftOf(i, 'p', settings('ami-00000000000000002', ['c6i.large']))).toBe('image ami-00000000000000001 is not the configured ami-00000000000000002');
+    expect(driftOf(i, 'p', settings('resolve:ssm:/x', ['m7i.large', 'c7i.large']))).toBe('instance type c6i.large is not among the configured m7i.large,c7i.large');
+  });
+});
+
 describe('user data and task definition', () => {
   it('writes the cluster, the stop timeout and the watchdog, and nothing else', () => {
     const ud = buildUserData({ cluster: 'ci', stopTimeoutSeconds: 7200, watchdogIdleMinutes: 45 });
@@ -119,6 +181,15 @@ describe('user data and task definition', () => {
     expect(ud).toContain('limit=2700');
     expect(buildUserData({ cluster: 'ci', stopTimeoutSeconds: 0, watchdogIdleMinutes: 0 })).not.toMatch(/watchdog|STOP_TIMEOUT/);
     expect(() => buildUserData({ cluster: 'ci\nECS_X=1', stopTimeoutSeconds: 0, watchdogIdleMinutes: 0 })).toThrow();
+  });
+
+  it('pulls the agent image only when asked, and refuses an image reference a shell would read', () => {
+    expect(buildUserData({ cluster: 'ci', stopTimeoutSeconds: 0, watchdogIdleMinutes: 0, prefetchImage: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/runner:1.8@sha256:abc' })).toContain(
+      "docker pull '123456789012.dkr.ecr.eu-west-1.amazonaws.com/runner:1.8@sha256:abc'",
+    );
+    for (const bad of ["drone/runner'; rm -rf /", 'a b', '$(id)', '']) {
+      expect(() => buildUserData({ cluster: 'ci', stopTimeoutSeconds: 0, watchdogIdleMinutes: 0, prefetchImage: bad })).toThrow(/image/);
+    }
   });
 
   it('refuses secret references without an execution role, and never puts the name variable in the environment', () => {
