@@ -3,15 +3,16 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * Three projects, so the loop you run while editing stays in seconds:
- * - unit: pure and fast (machines, planner, model walks, sources against loopback servers,
- *   runtime, http, docs, the architecture rules). `npm run test:unit`, at most 15 s.
- * - property: randomized simulation runs (fast-check), each with a fixed minimum of runs.
+ * - unit: pure and fast (machines, planner, sources against loopback servers, runtime, http,
+ *   docs, the architecture rules). `npm run test:unit`, at most 15 s.
+ * - property: randomized simulation runs (fast-check), each with a fixed minimum of runs, and
+ *   the model walks over every path of the real machines (tens of thousands of steps).
  * - integration: moto, the built CLI, the daemon end to end, the 14-day replay, the bench.
  *   One moto_server serves the whole project (test/helpers/moto-global-setup.ts).
  * `npm test` runs all three. Tests that spawn the CLI read dist/: `npm test` builds first.
  */
 const integration = ['test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts', 'test/cli/**/*.test.ts', 'test/sim/**/*.test.ts', 'test/bench/**/*.test.ts'];
-const property = ['test/properties/**/*.test.ts'];
+const property = ['test/properties/**/*.test.ts', 'test/model/**/*.test.ts'];
 
 export default defineConfig({
   test: {

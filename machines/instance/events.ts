@@ -12,6 +12,8 @@ export type InstanceEvent =
   | { type: 'DRAIN_STARTED'; now: number }
   | { type: 'DRAIN_FAILED'; now: number; reason: string }
   | { type: 'TERMINATE_FAILED'; now: number; reason: string }
+  | { type: 'PARK_FAILED'; now: number; reason: string }
+  | { type: 'UNPARK_FAILED'; now: number; reason: string }
   // observations (cloud describe, CI queue)
   | { type: 'REGISTERED'; now: number }
   | { type: 'AGENT_RUNNING'; now: number }
@@ -20,15 +22,24 @@ export type InstanceEvent =
   | { type: 'IDLE'; now: number }
   | { type: 'SPOT_INTERRUPTION'; now: number }
   | { type: 'INSTANCE_GONE'; now: number }
+  /** Stopped by us and tagged parked: a warm-pool member, ready to be started. */
+  | { type: 'PARKED'; now: number }
   // planner decisions
-  | { type: 'DRAIN'; now: number; reason: string }
+  /** `then: 'park'`: once nothing runs on it, park it (warm pool) instead of terminating it. */
+  | { type: 'DRAIN'; now: number; reason: string; then?: 'park' }
+  /** Start a parked instance for work. */
+  | { type: 'ACTIVATE'; now: number; reason: string }
+  /** End a parked instance (too old, drifted, above the warm pool's target). */
+  | { type: 'EVICT'; now: number; reason: string }
   | { type: 'RENEW'; now: number; until: number; reason: string }
   // time
   | { type: 'TICK'; now: number };
 
 /** Effects the instance asks for; the runtime's interpreter performs them. */
 export type InstanceCommand =
-  | { type: 'launch'; key: string; pool: string }
+  | { type: 'launch'; key: string; pool: string; purpose: 'work' | 'park' }
+  | { type: 'park'; key: string; pool: string; instanceId: string }
+  | { type: 'unpark'; key: string; pool: string; instanceId: string }
   | { type: 'startAgent'; key: string; pool: string; instanceId: string }
   | { type: 'drainAgent'; key: string; pool: string; instanceId: string }
   | { type: 'terminate'; key: string; pool: string; instanceId: string };
@@ -36,7 +47,7 @@ export type InstanceCommand =
 export type InstanceCommandType = InstanceCommand['type'];
 
 /** Where an adopted instance enters the lifecycle (decided from what the cloud shows). */
-export type AdoptPhase = 'booting' | 'registered' | 'agent-pending' | 'task-running' | 'draining' | 'terminating';
+export type AdoptPhase = 'booting' | 'registered' | 'agent-pending' | 'task-running' | 'draining' | 'terminating' | 'priming' | 'parking' | 'parked';
 
 export interface AdoptFacts {
   phase: AdoptPhase;
@@ -60,4 +71,6 @@ export interface InstanceInput {
   timeouts: InstanceTimeouts;
   /** Set when the supervisor adopts an instance it found in the cloud. */
   adopt?: AdoptFacts;
+  /** 'park': launched to prime the warm pool (boot, register, then park). Default 'work'. */
+  purpose?: 'work' | 'park';
 }

@@ -34,6 +34,10 @@ export interface InstanceContext {
   forced: boolean;
   timeouts: InstanceTimeouts;
   adoptPhase: AdoptPhase | null;
+  /** Launched to prime the warm pool: it parks once registered instead of taking work. */
+  purpose: 'work' | 'park';
+  /** The drain under way ends in parking (warm pool), not in a terminate. */
+  thenPark: boolean;
   /** The leaf state's meaning, set on entry from the same literal as its tags. */
   at: Place;
 }
@@ -63,6 +67,12 @@ const DRAIN_RETRYING = place('draining.retrying', 'draining', 'changing');
 const DRAIN_WAITING = place('draining.waiting', 'draining', 'changing', 'drain-waiting');
 const TERMINATING = place('draining.terminating', 'draining', 'changing');
 const TERMINATED = place('terminated', 'terminated');
+const PRIMING_LAUNCH = place('priming.launching', 'priming', 'changing');
+const PRIMING_BOOT = place('priming.booting', 'priming', 'changing');
+const PARKING = place('parked.parking', 'parking', 'changing');
+const PARK_RETRYING = place('parked.retrying', 'parking', 'changing');
+const PARKED = place('parked.ready', 'parked');
+const UNPARKING = place('parked.starting', 'booting', 'capacity', 'changing');
 
 /** The instance as others see it. */
 export function viewOf(c: InstanceContext): InstanceView {
@@ -103,12 +113,20 @@ export const instanceMachine = setup({
     isBusy: ({ context }) => context.busy,
     adoptedAs: ({ context }, p: { phase: AdoptPhase }) => context.adoptPhase === p.phase,
     adoptedBusy: ({ context }) => context.adoptPhase === 'task-running' && context.busy,
+    priming: ({ context }) => context.purpose === 'park',
+    thenPark: ({ context }) => context.thenPark,
     /** An IDLE that was observed after the drain took effect: nothing can start on the agent any more. */
     idleAfterDrain: ({ context, event }) =>
       event.type === 'IDLE' && context.drainAckAt !== null && event.now >= context.drainAckAt,
+    idleThenPark: ({ context, event }) => context.thenPark && event.type === 'IDLE' && context.drainAckAt !== null && event.now >= context.drainAckAt,
   },
   actions: {
-    emitLaunch: emit(({ context }) => ({ type: 'launch' as const, key: context.key, pool: context.pool })),
+    emitLaunch: emit(({ context }) => ({ type: 'launch' as const, key: context.key, pool: context.pool, purpose: context.purpose })),
+    emitPark: emit(({ context }) => ({ type: 'park' as const, key: context.key, pool: context.pool, instanceId: context.instanceId! })),
+    emitUnpark: emit(({ context }) => ({ type: 'unpark' as const, key: context.key, pool: context.pool, instanceId: context.instanceId! })),
+    drainThen: assign(({ event }) => ({ thenPark: event.type === 'DRAIN' && event.then === 'park' })),
+    noDeadline: assign({ deadline: Number.MAX_SAFE_INTEGER }),
+    parkingNow: assign({ thenPark: false, busy: false }),
     emitStartAgent: emit(({ context }) => ({ type: 'startAgent' as const, key: context.key, pool: context.pool, instanceId: context.instanceId! })),
     emitDrainAgent: emit(({ context }) => ({ type: 'drainAgent' as const, key: context.key, pool: context.pool, instanceId: context.instanceId! })),
     emitTerminate: emit(({ context }) => ({ type: 'terminate' as const, key: context.key, pool: context.pool, instanceId: context.instanceId! })),
@@ -152,9 +170,11 @@ export const instanceMachine = setup({
       ? input.now + t.launchMs
       : a.phase === 'draining'
         ? input.now + t.drainMs
-        : a.phase === 'terminating'
+        : a.phase === 'terminating' || a.phase === 'parking'
           ? input.now + t.terminateRetryMs
-          : a.launchedAt + t.bootMs;
+          : a.phase === 'parked'
+            ? Number.MAX_SAFE_INTEGER
+            : a.launchedAt + t.bootMs;
     return {
       key: input.key,
       pool: input.pool,
@@ -170,6 +190,8 @@ export const instanceMachine = setup({
       forced: false,
       timeouts: t,
       adoptPhase: a?.phase ?? null,
+      purpose: input.purpose ?? 'work',
+      thenPark: false,
       at: { state: '(new)', phase: 'requested', tags: [], since: input.now },
     };
   },
@@ -188,6 +210,10 @@ export const instanceMachine = setup({
             { guard: { type: 'adoptedAs', params: { phase: 'task-running' } }, target: '#instance.task-running.idle' },
             { guard: { type: 'adoptedAs', params: { phase: 'draining' } }, target: '#instance.draining.waiting' },
             { guard: { type: 'adoptedAs', params: { phase: 'terminating' } }, target: '#instance.draining.terminating' },
+            { guard: { type: 'adoptedAs', params: { phase: 'priming' } }, target: '#instance.priming.booting' },
+            { guard: { type: 'adoptedAs', params: { phase: 'parking' } }, target: '#instance.parked.parking' },
+            { guard: { type: 'adoptedAs', params: { phase: 'parked' } }, target: '#instance.parked.ready' },
+            { guard: 'priming', target: '#instance.priming.launching' },
             { target: 'launching' },
           ],
         },
@@ -257,7 +283,7 @@ export const instanceMachine = setup({
           entry: ['markIdle', ...IDLE.entry],
           on: {
             BUSY: { target: 'busy', actions: { type: 'because', params: { reason: 'a stage runs on the agent' } } },
-            DRAIN: { target: '#instance.draining', actions: ['becauseEvent', { type: 'startDeadline', params: { timeout: 'drainMs' } }] },
+            DRAIN: { target: '#instance.draining', actions: ['becauseEvent', 'drainThen', { type: 'startDeadline', params: { timeout: 'drainMs' } }] },
           },
         },
         // DRAIN is deliberately not handled here: a planner bug cannot stop a running build.
@@ -297,8 +323,14 @@ export const instanceMachine = setup({
         waiting: {
           ...DRAIN_WAITING,
           on: {
-            AGENT_STOPPED: { target: 'terminating', actions: { type: 'because', params: { reason: 'agent finished and stopped' } } },
-            IDLE: { guard: 'idleAfterDrain', target: 'terminating', actions: ['markIdle', { type: 'because', params: { reason: 'drained: nothing runs on the agent' } }] },
+            AGENT_STOPPED: [
+              { guard: 'thenPark', target: '#instance.parked.parking', actions: { type: 'because', params: { reason: 'agent finished and stopped: parking it' } } },
+              { target: 'terminating', actions: { type: 'because', params: { reason: 'agent finished and stopped' } } },
+            ],
+            IDLE: [
+              { guard: { type: 'idleThenPark' }, target: '#instance.parked.parking', actions: ['markIdle', { type: 'because', params: { reason: 'drained: nothing runs on the agent; parking it' } }] },
+              { guard: 'idleAfterDrain', target: 'terminating', actions: ['markIdle', { type: 'because', params: { reason: 'drained: nothing runs on the agent' } }] },
+            ],
             TICK: { guard: 'deadlinePassed', target: 'terminating', actions: { type: 'because', params: { reason: 'drain deadline passed' } } },
           },
         },
@@ -309,6 +341,78 @@ export const instanceMachine = setup({
             TERMINATE_FAILED: { actions: ['becauseEvent', 'report'] },
             // Re-enter to re-issue the terminate: the instance must never be left running.
             TICK: { guard: 'deadlinePassed', target: 'terminating', reenter: true, actions: { type: 'because', params: { reason: 'terminate not yet effective: retrying' } } },
+          },
+        },
+      },
+    },
+    // Launched to prime the warm pool: it boots and registers (its agent image pulled), then parks.
+    priming: {
+      initial: 'launching',
+      states: {
+        launching: {
+          tags: PRIMING_LAUNCH.tags,
+          entry: [...PRIMING_LAUNCH.entry, 'emitLaunch'],
+          on: {
+            LAUNCHED: { target: 'booting', actions: 'recordLaunch' },
+            LAUNCH_FAILED: { target: '#instance.terminated', actions: 'becauseEvent' },
+            TICK: { guard: 'deadlinePassed', target: '#instance.terminated', actions: { type: 'because', params: { reason: 'launch deadline passed' } } },
+          },
+        },
+        booting: {
+          ...PRIMING_BOOT,
+          on: {
+            INSTANCE_GONE: { target: '#instance.terminated', actions: { type: 'forcedBecause', params: { reason: 'instance vanished while priming' } } },
+            REGISTERED: { target: '#instance.parked.parking', actions: { type: 'because', params: { reason: 'primed: container instance registered, agent image pulled' } } },
+            // Nothing runs on a priming instance: it can be ended at once.
+            TICK: { guard: 'deadlinePassed', target: '#instance.draining.terminating', actions: { type: 'because', params: { reason: 'boot deadline passed while priming' } } },
+          },
+        },
+      },
+    },
+    // The warm pool: stopped on purpose, costing only its disk, started for work in seconds.
+    parked: {
+      initial: 'ready',
+      on: {
+        INSTANCE_GONE: { target: 'terminated', actions: { type: 'forcedBecause', params: { reason: 'parked instance vanished' } } },
+      },
+      states: {
+        parking: {
+          tags: PARKING.tags,
+          // The drain's intention is spent: the next one decides afresh.
+          entry: [{ type: 'startDeadline', params: { timeout: 'terminateRetryMs' } }, 'parkingNow', ...PARKING.entry, 'emitPark'],
+          on: {
+            PARKED: { target: 'ready', actions: { type: 'because', params: { reason: 'parked: stopped, ready to start' } } },
+            PARK_FAILED: { target: 'retrying', actions: 'becauseEvent' },
+            TICK: { guard: 'deadlinePassed', target: '#instance.draining.terminating', actions: { type: 'because', params: { reason: 'park did not take effect in time: ending it' } } },
+          },
+        },
+        retrying: {
+          ...PARK_RETRYING,
+          on: {
+            TICK: [
+              { guard: 'deadlinePassed', target: '#instance.draining.terminating', actions: { type: 'because', params: { reason: 'park did not take effect in time: ending it' } } },
+              { target: 'parking', reenter: true },
+            ],
+          },
+        },
+        ready: {
+          tags: PARKED.tags,
+          entry: ['noDeadline', ...PARKED.entry],
+          on: {
+            ACTIVATE: { target: 'starting', actions: 'becauseEvent' },
+            EVICT: { target: '#instance.draining.terminating', actions: 'becauseEvent' },
+          },
+        },
+        starting: {
+          tags: UNPARKING.tags,
+          entry: [{ type: 'startDeadline', params: { timeout: 'bootMs' } }, ...UNPARKING.entry, 'emitUnpark'],
+          on: {
+            REGISTERED: { target: '#instance.booting.agent', actions: { type: 'because', params: { reason: 'started from parked: container instance reconnected' } } },
+            // No room for its type in its zone now: end it; the planner launches another.
+            UNPARK_FAILED: { target: '#instance.draining.terminating', actions: 'becauseEvent' },
+            TICK: { guard: 'deadlinePassed', target: '#instance.draining.terminating', actions: { type: 'because', params: { reason: 'start from parked did not come up in time' } } },
+            BUSY: { actions: 'markBusy' },
+            IDLE: { actions: 'markIdle' },
           },
         },
       },

@@ -8,7 +8,7 @@
 import type { InstanceView as PlannedInstance } from '../../src/planner/types.js';
 
 /** Where an instance is, in the planner's words (and `terminated`, which the planner never sees). */
-export type ViewPhase = 'requested' | 'booting' | 'idle' | 'busy' | 'draining' | 'terminated';
+export type ViewPhase = 'requested' | 'booting' | 'idle' | 'busy' | 'draining' | 'priming' | 'parking' | 'parked' | 'terminated';
 
 /**
  * What a state means to others, as XState tags on the instance's states:

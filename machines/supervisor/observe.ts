@@ -12,9 +12,18 @@ export interface Facts {
   agent: ObservedInstance['agent'];
   interrupted: boolean;
   busy: boolean;
+  /** Stopped by us and tagged parked. */
+  parked: boolean;
 }
 
-export const NO_FACTS: Facts = { registered: false, agent: 'none', interrupted: false, busy: false };
+export const NO_FACTS: Facts = { registered: false, agent: 'none', interrupted: false, busy: false, parked: false };
+
+/**
+ * A container instance is usable only on a running machine: a parked (stopped) instance keeps
+ * its registration, and after a start it is usable again once the cloud says so.
+ */
+const usable = (obs: ObservedInstance) => obs.registered && obs.state === 'running';
+const isParked = (obs: ObservedInstance) => obs.state === 'stopped' && obs.parkedAt !== undefined;
 
 const GONE_STATES = new Set<ObservedInstance['state']>(['shutting-down', 'terminated']);
 const STOPPED_STATES = new Set<ObservedInstance['state']>(['stopping', 'stopped']);
@@ -37,8 +46,9 @@ export function fleetEvents(
     return { events, facts: prev };
   }
   const agent = STOPPED_STATES.has(obs.state) ? 'stopped' : obs.agent;
-  const facts: Facts = { registered: obs.registered, agent, interrupted: obs.interruptionAt !== undefined, busy: prev.busy };
+  const facts: Facts = { registered: usable(obs), agent, interrupted: obs.interruptionAt !== undefined, busy: prev.busy, parked: isParked(obs) };
   if (facts.registered && !prev.registered) events.push({ type: 'REGISTERED', now: at });
+  if (facts.parked && !prev.parked) events.push({ type: 'PARKED', now: at });
   if (agent === 'running' && prev.agent !== 'running') events.push({ type: 'AGENT_RUNNING', now: at });
   const wasUp = prev.agent === 'running' || prev.agent === 'pending';
   if (agent !== 'running' && agent !== 'pending' && wasUp) events.push({ type: 'AGENT_STOPPED', now: at });
@@ -58,7 +68,11 @@ export function queueEvents(view: InstanceView, prev: Facts, busy: boolean, at: 
 export function adoptFactsOf(obs: ObservedInstance, busy: boolean): AdoptFacts | null {
   if (GONE_STATES.has(obs.state)) return null;
   const base = { instanceId: obs.instanceId, launchedAt: obs.launchedAt, pricePerHour: obs.pricePerHour, busy };
+  // Parked by a daemon of ours: a warm-pool member. Stopped by anyone else: ended.
+  if (obs.parkedAt !== undefined && obs.state === 'stopped') return { ...base, phase: 'parked' };
+  if (obs.parkedAt !== undefined && obs.state === 'stopping') return { ...base, phase: 'parking' };
   if (STOPPED_STATES.has(obs.state)) return { ...base, phase: 'terminating' };
+  if (obs.priming && obs.agent === 'none' && !obs.draining) return { ...base, phase: usable(obs) ? 'parking' : 'priming' };
   if (obs.draining) return { ...base, phase: 'draining' };
   if (obs.agent === 'running') return { ...base, phase: 'task-running' };
   if (obs.agent === 'pending') return { ...base, phase: 'agent-pending' };
@@ -67,7 +81,7 @@ export function adoptFactsOf(obs: ObservedInstance, busy: boolean): AdoptFacts |
 }
 
 export function factsOfAdopted(obs: ObservedInstance, busy: boolean): Facts {
-  return { registered: obs.registered, agent: obs.agent, interrupted: obs.interruptionAt !== undefined, busy };
+  return { registered: usable(obs), agent: STOPPED_STATES.has(obs.state) ? 'stopped' : obs.agent, interrupted: obs.interruptionAt !== undefined, busy, parked: isParked(obs) };
 }
 
 /** Index a fleet snapshot by instance id. */

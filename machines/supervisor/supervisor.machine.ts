@@ -284,7 +284,7 @@ export const supervisorMachine = setup({
         if (d.kind === 'launch') {
           for (let n = 0; n < d.count; n++) {
             const key = `${context.input.keyPrefix}-${++seq}`;
-            const input: InstanceInput = { key, pool: d.pool, now, timeouts: context.input.timeouts };
+            const input: InstanceInput = { key, pool: d.pool, now, timeouts: context.input.timeouts, ...(d.purpose ? { purpose: d.purpose } : {}) };
             const view = initialView(input);
             enqueue.emit({ type: 'spawned', key, pool: d.pool, adopted: false });
             enqueue.emit({ type: 'transition', key, instance: null, pool: d.pool, from: '(new)', to: view.state, fromPhase: null, toPhase: view.phase, event: 'xstate.init', reason: view.reason, forced: false });
@@ -293,7 +293,11 @@ export const supervisorMachine = setup({
             launched++;
           }
         } else if (d.kind === 'drain') {
-          if (fleet[d.key]) enqueue.sendTo(d.key, { type: 'DRAIN', now, reason: d.reason });
+          if (fleet[d.key]) enqueue.sendTo(d.key, { type: 'DRAIN', now, reason: d.reason, ...(d.then ? { then: d.then } : {}) });
+        } else if (d.kind === 'activate') {
+          if (fleet[d.key]) enqueue.sendTo(d.key, { type: 'ACTIVATE', now, reason: d.reason });
+        } else if (d.kind === 'evict') {
+          if (fleet[d.key]) enqueue.sendTo(d.key, { type: 'EVICT', now, reason: d.reason });
         } else if (d.kind === 'renew') {
           if (fleet[d.key]) enqueue.sendTo(d.key, { type: 'RENEW', now, until: d.until, reason: d.reason });
         } else holds.push(d);

@@ -14,13 +14,15 @@ export interface ArrivalSlot {
   readonly day: number;
   readonly watchedMs: number;
   readonly arrived: Readonly<Record<string, number>>;
+  /** The most stages that arrived at once (in one poll), per pool: a build's fan-out. */
+  readonly peak: Readonly<Record<string, number>>;
 }
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
 export function emptyHistory(days = 14): ArrivalHistory {
-  return { days, slots: Array.from({ length: days * 24 }, () => ({ day: -1, watchedMs: 0, arrived: {} })) };
+  return { days, slots: Array.from({ length: days * 24 }, () => ({ day: -1, watchedMs: 0, arrived: {}, peak: {} })) };
 }
 
 /**
@@ -32,11 +34,16 @@ export function recordArrivals(h: ArrivalHistory, from: number, to: number, arri
   const day = Math.floor(to / DAY);
   const i = (day % h.days) * 24 + Math.floor((to % DAY) / HOUR);
   const old = h.slots[i]!;
-  const fresh = old.day === day ? old : { day, watchedMs: 0, arrived: {} };
-  const arrived = { ...fresh.arrived };
-  for (const [pool, n] of Object.entries(arrivedByPool)) if (n > 0) arrived[pool] = (arrived[pool] ?? 0) + n;
+  const fresh = old.day === day ? old : { day, watchedMs: 0, arrived: {}, peak: {} };
+  let arrived = fresh.arrived;
+  let peak = fresh.peak;
+  for (const [pool, n] of Object.entries(arrivedByPool)) {
+    if (n <= 0) continue;
+    arrived = { ...arrived, [pool]: (arrived[pool] ?? 0) + n };
+    if (n > (peak[pool] ?? 0)) peak = { ...peak, [pool]: n };
+  }
   const slots = h.slots.slice();
-  slots[i] = { day, watchedMs: fresh.watchedMs + (to - from), arrived };
+  slots[i] = { day, watchedMs: fresh.watchedMs + (to - from), arrived, peak };
   return { days: h.days, slots };
 }
 
@@ -44,16 +51,18 @@ export function recordArrivals(h: ArrivalHistory, from: number, to: number, arri
  * Stages per second arriving for `pool` in the hour of the day `now` falls in, over the
  * recorded days (today's hour so far included), and how long that hour was watched in all.
  */
-export function arrivalRate(h: ArrivalHistory, pool: string, now: number): { perSecond: number; watchedMs: number } {
+export function arrivalRate(h: ArrivalHistory, pool: string, now: number): { perSecond: number; watchedMs: number; peak: number } {
   const today = Math.floor(now / DAY);
   const hour = Math.floor((now % DAY) / HOUR);
   let watchedMs = 0;
   let arrived = 0;
+  let peak = 0;
   for (let d = 0; d < h.days; d++) {
     const s = h.slots[d * 24 + hour]!;
     if (s.day < 0 || s.day > today || s.day <= today - h.days) continue;
     watchedMs += s.watchedMs;
     arrived += s.arrived[pool] ?? 0;
+    peak = Math.max(peak, s.peak[pool] ?? 0);
   }
-  return { perSecond: watchedMs > 0 ? arrived / (watchedMs / 1000) : 0, watchedMs };
+  return { perSecond: watchedMs > 0 ? arrived / (watchedMs / 1000) : 0, watchedMs, peak };
 }

@@ -10,6 +10,7 @@ import { settling } from './settling.js';
 import { sizing } from './sizing.js';
 import { stopping } from './stopping.js';
 import { unmatchedStages } from './unmatched-stages.js';
+import { isWarm, warmPool } from './warm-pool.js';
 import type { Decision, InstanceView, PlannerSettings, PlanSettings, World } from './types.js';
 
 /**
@@ -17,11 +18,27 @@ import type { Decision, InstanceView, PlannerSettings, PlanSettings, World } fro
  * rule is a named step in its own module with its own table test; this only composes them.
  */
 export function plan(world: World, settings: PlanSettings): Decision[] {
-  const fleet = instancesByPool(world.instances, settings.pools);
+  // The warm pool (parked, parking, priming) is neither capacity for work nor spend: the rules
+  // for running instances see only those; the warm-pool rule sees both.
+  const all = instancesByPool(world.instances, settings.pools);
+  const running = { ...world, instances: world.instances.filter((i) => !isWarm(i)) };
+  const fleet = instancesByPool(running.instances, settings.pools);
   const decided = world.queue.known
-    ? planPools(world, world.queue.stages, settings, fleet)
-    : queueBlind(world, world.queue, settings.pools, fleet, settings.planner);
-  return settling(world, cloudBlind(world, decided));
+    ? planPools(running, world.queue.stages, settings, fleet)
+    : queueBlind(running, world.queue, settings.pools, fleet, settings.planner);
+  const warmed = world.queue.known || world.mode === 'stopping' ? withWarmPools(world, decided, settings, all) : decided;
+  return settling(world, cloudBlind(world, warmed));
+}
+
+/** Each pool's decisions, passed through its warm pool, in configuration order. */
+function withWarmPools(world: World, decided: readonly Decision[], settings: PlanSettings, all: ReadonlyMap<string, readonly InstanceView[]>): Decision[] {
+  const out = decided.filter((d) => !settings.pools.some((p) => p.name === d.pool));
+  for (const pool of settings.pools) {
+    const mine = decided.filter((d) => d.pool === pool.name);
+    const instances = all.get(pool.name) ?? [];
+    out.push(...(pool.warmPool || instances.some(isWarm) ? warmPool(world, pool, instances, mine, settings.planner) : mine));
+  }
+  return out;
 }
 
 /** The queue is seen: say what no pool serves, then each pool in configuration order. */

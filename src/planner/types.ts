@@ -51,8 +51,12 @@ export interface PlanSettings {
 export interface InstanceView {
   key: string;
   pool: string;
-  /** requested / booting / idle or busy agent / draining. Terminated instances are not shown. */
-  phase: 'requested' | 'booting' | 'idle' | 'busy' | 'draining';
+  /**
+   * requested / booting / idle or busy agent / draining; and for the warm pool: priming
+   * (launched to be parked), parking (being stopped), parked (stopped, ready to start).
+   * Terminated instances are not shown.
+   */
+  phase: 'requested' | 'booting' | 'idle' | 'busy' | 'draining' | 'priming' | 'parking' | 'parked';
   /** Booting but no agent task started yet: nothing can run on it, so it may be cancelled. */
   cancellable: boolean;
   instanceId: string | null;
@@ -60,6 +64,8 @@ export interface InstanceView {
   idleSince: number | null;
   paidUntil: number | null;
   pricePerHour: number;
+  /** When it entered its present state (the warm pool's surplus rule reads it); absent = unknown. */
+  since?: number;
 }
 
 export type QueueView =
@@ -92,8 +98,10 @@ export interface World {
 }
 
 export type Decision =
-  | { kind: 'launch'; pool: string; count: number; reason: string }
-  | { kind: 'drain'; pool: string; key: string; reason: string }
+  | { kind: 'launch'; pool: string; count: number; reason: string; purpose?: 'park' }
+  | { kind: 'drain'; pool: string; key: string; reason: string; then?: 'park' }
+  | { kind: 'activate'; pool: string; key: string; reason: string }
+  | { kind: 'evict'; pool: string; key: string; reason: string }
   | { kind: 'renew'; pool: string; key: string; until: number; reason: string }
   | { kind: 'hold'; pool: string; reason: string; code: HoldCode };
 
@@ -108,4 +116,5 @@ export type HoldCode =
   | 'unmatched-stages'
   | 'launch-backoff'
   | 'fleet-settling'
-  | 'cloud-unknown';
+  | 'cloud-unknown'
+  | 'warm-surplus';

@@ -53,6 +53,8 @@ const FAILED = {
   startAgent: 'AGENT_START_FAILED',
   drainAgent: 'DRAIN_FAILED',
   terminate: 'TERMINATE_FAILED',
+  park: 'PARK_FAILED',
+  unpark: 'UNPARK_FAILED',
 } as const satisfies Record<InstanceCommandType, InstanceEvent['type']>;
 
 /** One command in flight. */
@@ -106,12 +108,25 @@ export function createInterpreter(deps: InterpreterDeps): Interpreter {
           return;
         }
         try {
-          const r = await cloud.launch({ key: cmd.key, pool: cmd.pool, demand: pool.demand, concurrency: pool.concurrency }, signal);
+          const r = await cloud.launch({ key: cmd.key, pool: cmd.pool, demand: pool.demand, concurrency: pool.concurrency, ...(cmd.purpose === 'park' ? { purpose: 'park' as const } : {}) }, signal);
           if (c.expired) return late(c, `launched ${r.instanceId}`);
           send(cmd.key, { type: 'LAUNCHED', now: clock.now(), instanceId: r.instanceId, launchedAt: r.launchedAt, pricePerHour: r.pricePerHour });
         } catch (e) {
           if (c.expired) return late(c, describeError(e));
           send(cmd.key, { type: 'LAUNCH_FAILED', now: clock.now(), reason: fail(cmd, e) });
+        }
+        return;
+      }
+      case 'park':
+      case 'unpark': {
+        // The outcome is seen in the describe (stopped and tagged parked; running and reconnected).
+        const call = cmd.type === 'park' ? cloud.park : cloud.unpark;
+        try {
+          if (!call) throw new DdaError('CLOUD_FAILED', `${cloud.kind}: has no warm pool (${cmd.type})`);
+          await call.call(cloud, cmd.instanceId, signal);
+        } catch (e) {
+          if (c.expired) return late(c, describeError(e));
+          send(cmd.key, { type: FAILED[cmd.type], now: clock.now(), reason: fail(cmd, e) });
         }
         return;
       }

@@ -82,7 +82,7 @@ describe('supervisor', () => {
     s.sup.send({ type: 'FLEET', snapshot: { at: T0, instances: [] } });
     s.sup.send({ type: 'QUEUE', snapshot: { at: T0, stages: [stage('1')] } });
     s.sup.send({ type: 'TICK', now: T0 + 15 * S });
-    expect(s.commands).toEqual([{ type: 'launch', key: 'dda-test-1', pool: 'default' }]);
+    expect(s.commands).toEqual([{ type: 'launch', key: 'dda-test-1', pool: 'default', purpose: 'work' }]);
     s.sup.send({ type: 'RESULT', key: 'dda-test-1', event: { type: 'LAUNCHED', now: T0 + 16 * S, instanceId: 'i-new', launchedAt: T0 + 16 * S, pricePerHour: 0.17 } });
     s.sup.send({ type: 'FLEET', snapshot: { at: T0 + 100 * S, instances: [obs({ instanceId: 'i-new', key: 'dda-test-1', agent: 'none', launchedAt: T0 + 16 * S })] } });
     expect(s.children()).toEqual({ 'dda-test-1': 'booting.agent' });

@@ -48,6 +48,13 @@ const samples: InstanceEvent[] = [
   { type: 'RENEW', now: NOW, until: NOW + 3600 * S, reason: 'needed' },
   { type: 'TICK', now: NOW },
   { type: 'TICK', now: AFTER },
+  // the warm pool
+  { type: 'DRAIN', now: NOW, reason: 'idle: park it again', then: 'park' },
+  { type: 'PARKED', now: NOW },
+  { type: 'PARK_FAILED', now: NOW, reason: 'agent still running' },
+  { type: 'ACTIVATE', now: NOW, reason: 'a stage waits' },
+  { type: 'UNPARK_FAILED', now: NOW, reason: 'InsufficientInstanceCapacity' },
+  { type: 'EVICT', now: NOW, reason: 'too old' },
 ];
 
 /** The user's five phases, by the top of the state path (the test may read paths; src may not). */
@@ -55,7 +62,11 @@ const phaseOf = (value: unknown) => stateLabel(value).split('.')[0] as keyof typ
 
 const key = (s: Snap) => {
   const path = stateLabel(s.value);
-  return path.startsWith('booting') ? `${path}${s.context.busy ? ' (busy)' : ''}` : path;
+  // What decides the future besides the state: busy while booting (it picks the task-running
+  // substate), and whether a drain ends in parking.
+  if (path.startsWith('booting') || path === 'parked.starting') return `${path}${s.context.busy ? ' (busy)' : ''}`;
+  if (path.startsWith('draining')) return `${path}${s.context.thenPark ? ' (then park)' : ''}`;
+  return path;
 };
 
 const adopt = (phase: AdoptPhase, busy = false): InstanceInput => ({
@@ -63,7 +74,8 @@ const adopt = (phase: AdoptPhase, busy = false): InstanceInput => ({
   pool: 'default',
   now: NOW,
   timeouts,
-  adopt: { phase, instanceId: 'i-0abc', launchedAt: NOW - 600 * S, pricePerHour: 0.17, busy },
+  // Launched a minute ago: its boot deadline is ahead of NOW, as every deadline is (see above).
+  adopt: { phase, instanceId: 'i-0abc', launchedAt: NOW - 60 * S, pricePerHour: 0.17, busy },
 });
 const inputs: [string, InstanceInput][] = [
   ['fresh', { key: 'k1', pool: 'default', now: NOW, timeouts }],
@@ -74,9 +86,15 @@ const inputs: [string, InstanceInput][] = [
   ['adopted task-running busy', adopt('task-running', true)],
   ['adopted draining', adopt('draining')],
   ['adopted terminating', adopt('terminating')],
+  ['fresh, to prime the warm pool', { key: 'k1', pool: 'default', now: NOW, timeouts, purpose: 'park' }],
+  ['adopted priming', adopt('priming')],
+  ['adopted parking', adopt('parking')],
+  ['adopted parked', adopt('parked')],
 ];
 
-const RANK = { requested: 0, booting: 1, 'task-running': 2, draining: 3, terminated: 4 } as const;
+const RANK = { requested: 0, priming: 0, booting: 1, 'task-running': 2, draining: 3, parked: 3, terminated: 4 } as const;
+/** The warm pool's way back: a drained agent parks, a parked instance starts for work. */
+const BACK = new Set(['draining>parked', 'parked>booting']);
 const FORCING = new Set(['SPOT_INTERRUPTION', 'INSTANCE_GONE', 'AGENT_STOPPED']);
 const fmt = (e: InstanceEvent) => `${e.type}${e.type === 'TICK' ? (e.now === AFTER ? '(after deadline)' : '(before deadline)') : e.type === 'IDLE' && e.now < NOW ? '(stale)' : ''}`;
 
@@ -116,7 +134,7 @@ function drive(w: Walk, input: InstanceInput, events: InstanceEvent[], expected:
   if (expected[0] !== undefined) at(key(snap) === expected[0], `initial state ${key(snap)}, model says ${expected[0]}`);
   if (input.adopt) {
     // Adopted where the cloud says it is: only the entry of that state may ask for something.
-    const entry = { 'booting.agent': 'startAgent', 'draining.terminating': 'terminate' }[stateLabel(snap.value)];
+    const entry = { 'booting.agent': 'startAgent', 'draining.terminating': 'terminate', 'parked.parking': 'park' }[stateLabel(snap.value)];
     at(commands.map((c) => c.type).join() === (entry ?? ''), `adopted into ${stateLabel(snap.value)}: commands on entry`);
   } else at(commands.length === 1 && commands[0]!.type === 'launch', 'a fresh instance issues exactly one launch');
   const seen: InstanceEvent[] = [];
@@ -136,7 +154,9 @@ function drive(w: Walk, input: InstanceInput, events: InstanceEvent[], expected:
     reportsItself(snap, `after ${fmt(event)}`);
 
     // Phases only move forward; a draining instance never goes back to work.
-    at(RANK[phaseOf(snap.value)] >= RANK[phaseOf(prev.value)], `${from} → ${to} goes backwards`);
+    const step = `${phaseOf(prev.value)}>${phaseOf(snap.value)}`;
+    at(RANK[phaseOf(snap.value)] >= RANK[phaseOf(prev.value)] || BACK.has(step), `${from} → ${to} goes backwards`);
+    if (phaseOf(prev.value) === 'parked' && phaseOf(snap.value) === 'booting') at(event.type === 'ACTIVATE' || event.type === 'REGISTERED', `${from} → ${to} without being activated`);
     // The one rule that costs a build: a busy agent ignores DRAIN, entirely.
     if (from === 'task-running.busy' && event.type === 'DRAIN') {
       at(to === from && fresh.length === 0, 'DRAIN changed a busy agent');
@@ -166,10 +186,18 @@ function drive(w: Walk, input: InstanceInput, events: InstanceEvent[], expected:
     const phase = phaseOf(snap.value);
     const all = commands.map((c) => c.type);
     if (phase === 'requested') at(all.every((t) => t === 'launch'), 'no agent task may exist while requested');
-    if (phase === 'booting' || phase === 'task-running' || phase === 'draining') at(snap.context.instanceId !== null, `${to} without an instance id`);
+    if (phase === 'booting' || phase === 'task-running' || phase === 'draining' || phase === 'parked') at(snap.context.instanceId !== null, `${to} without an instance id`);
+    if (phase === 'priming') at(all.every((t) => t === 'launch'), 'a priming instance was given work');
+    // The warm pool's commands, each on entering its state.
+    const enteringPark = to === 'parked.parking' && from !== to;
+    at(types.includes('park') === enteringPark, `park ${enteringPark ? 'missing on entering' : 'issued outside of entering'} parked.parking (${from} → ${to})`);
+    const enteringStart = to === 'parked.starting' && from !== to;
+    at(types.includes('unpark') === enteringStart, `unpark ${enteringStart ? 'missing on entering' : 'issued outside of entering'} parked.starting (${from} → ${to})`);
+    if (to === 'parked.parking' && from !== to) at(!prev.context.busy || from.startsWith('priming') || from === 'parked.retrying', 'a busy agent was parked');
     if (to === 'booting.agentPending') at(!all.includes('startAgent'), 'an adopted pending agent is started twice');
     if (phase === 'task-running') {
-      at(!all.includes('drainAgent') && !all.includes('terminate'), 'a running agent was drained or terminated');
+      const sinceStart = all.slice(all.lastIndexOf('startAgent') + 1);
+      at(!sinceStart.includes('drainAgent') && !sinceStart.includes('terminate'), 'a running agent was drained or terminated');
       at((to === 'task-running.busy') === snap.context.busy, `${to} disagrees with busy=${snap.context.busy}`);
     }
     if (phase === 'draining') at(!fresh.some((c) => c.type === 'startAgent'), 'a draining instance was handed work');
@@ -237,7 +265,7 @@ describe('instance lifecycle: every simple path of the real machine', () => {
   for (const [label, input] of inputs) {
     it(`${label}`, () => {
       walk(label, input);
-    });
+    }, 120_000);
   }
 
   it('takes every state and every transition of the definition', () => {
@@ -249,12 +277,12 @@ describe('instance lifecycle: every simple path of the real machine', () => {
     const m = coverage.missing(instanceMachine);
     console.log(
       `instance machine: ${m.totals.states - m.states.length}/${m.totals.states} states and ${m.totals.edges - m.edges.length}/${m.totals.edges} transitions covered; ` +
-        `${counts.models} models (fresh + 7 adoptions), ${counts.vertices} model states, ${counts.edges} model edges; ` +
+        `${counts.models} models (fresh, fresh to prime the warm pool, and 10 adoptions), ${counts.vertices} model states, ${counts.edges} model edges; ` +
         `${counts.simplePaths} simple paths + ${counts.edgePaths} edge paths driven, ${counts.steps} steps checked`,
     );
     expect(m.states, 'state nodes no path reached').toEqual([]);
     expect(m.edges, 'transitions no path took').toEqual([]);
-  });
+  }, 300_000);
 });
 
 describe('the coverage check itself', () => {

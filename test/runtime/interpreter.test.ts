@@ -66,7 +66,7 @@ describe('interpreter: every command under a deadline', () => {
   it('a launch the cloud never answers fails at the deadline with CLOUD_TIMEOUT, its call aborted, and idle() settles', async () => {
     const aborted: string[] = [];
     const t = setup({ cloud: { launch: (_r, signal) => hanging(aborted, 'launch')(signal) } });
-    t.interpreter.execute({ type: 'launch', key: 'k1', pool: 'default' });
+    t.interpreter.execute({ type: 'launch', key: 'k1', pool: 'default', purpose: 'work' });
     expect(t.interpreter.pending()).toEqual([{ action: 'launch', key: 'k1', pool: 'default', instance: null, since: T0 }]);
     let idle = false;
     void t.interpreter.idle().then(() => (idle = true));
@@ -87,7 +87,7 @@ describe('interpreter: every command under a deadline', () => {
 
   it('drops an answer that comes after the deadline: the actor hears one outcome', async () => {
     const t = setup({ cloud: { launch: () => after(t.clock, 90 * S, launched('i-late')) }, timeoutMs: 30 * S });
-    t.interpreter.execute({ type: 'launch', key: 'k1', pool: 'default' });
+    t.interpreter.execute({ type: 'launch', key: 'k1', pool: 'default', purpose: 'work' });
     await t.clock.runUntil(T0 + 120 * S);
     expect(t.events.map((e) => [e.event.type, e.at])).toEqual([['LAUNCH_FAILED', T0 + 30 * S]]);
     expect(t.lines.some((l) => l.includes('answer after the deadline dropped') && l.includes('i-late'))).toBe(true);
@@ -95,7 +95,7 @@ describe('interpreter: every command under a deadline', () => {
 
   it('an answer in time clears the deadline: nothing fires later', async () => {
     const t = setup({ cloud: { launch: () => after(t.clock, 10 * S, launched('i-1')) } });
-    t.interpreter.execute({ type: 'launch', key: 'k1', pool: 'default' });
+    t.interpreter.execute({ type: 'launch', key: 'k1', pool: 'default', purpose: 'work' });
     await t.clock.runUntil(T0 + 10 * 60 * S);
     expect(t.events.map((e) => [e.event.type, e.at])).toEqual([['LAUNCHED', T0 + 10 * S]]);
     // Only the cleared deadline could still be waiting; the virtual clock drops it.
@@ -156,7 +156,7 @@ describe('interpreter: every command under a deadline', () => {
 
   it('failures before the deadline are reported as they are, not as timeouts', async () => {
     const t = setup({ cloud: { launch: async () => Promise.reject(new DdaError('CLOUD_CAPACITY', 'no c6i.large')) } });
-    t.interpreter.execute({ type: 'launch', key: 'k1', pool: 'default' });
+    t.interpreter.execute({ type: 'launch', key: 'k1', pool: 'default', purpose: 'work' });
     await t.clock.runUntil(T0 + 120 * S);
     expect(t.events.map((e) => [e.event.type, (e.event as { reason?: string }).reason, e.at])).toEqual([['LAUNCH_FAILED', 'CLOUD_CAPACITY: no c6i.large', T0]]);
   });
