@@ -118,10 +118,26 @@ export const runtimeSchema = z.object({
 });
 
 /** The simulated cloud (embedded run, dry runs against a real CI server, `simulate`). */
+/** A range of seconds [low, high]; the simulator draws uniformly within it. */
+const secondsRange = (low: number, high: number) =>
+  z
+    .tuple([z.number().min(0), z.number().min(0)])
+    .refine(([lo, hi]) => lo <= hi, { error: 'the first bound is above the second ([low, high] seconds)' })
+    .default([low, high]);
+
 export const simulatedCloudSchema = z.object({
-  bootSeconds: z.tuple([z.number().min(0), z.number().min(0)]).default([60, 120]),
+  /** A cold launch: the VM starts (`pending` until `running`, billed from then), then bootstraps until its container instance has registered and the agent image is pulled. */
+  vmStartSeconds: secondsRange(20, 30),
+  bootstrapSeconds: secondsRange(40, 90),
+  /** Parking: `stopping`, not billed, until `stopped`. */
+  stopSeconds: secondsRange(20, 60),
+  /** Starting a parked instance: the VM starts, then its agent host reconnects. */
+  warmStartSeconds: secondsRange(15, 25),
+  reconnectSeconds: secondsRange(5, 15),
   agentStartSeconds: z.number().min(0).default(5),
   terminateSeconds: z.number().min(0).default(5),
+  /** Replaced by the two parts of a cold launch; named so that an old configuration is an error, not silently ignored. */
+  bootSeconds: z.undefined({ error: 'replaced by vmStartSeconds (the VM starts, default [20, 30]) and bootstrapSeconds (its agent host registers, default [40, 90])' }).optional(),
 });
 
 export const configSchema = z.object({

@@ -10,7 +10,10 @@ export interface SimReport {
   jobs_killed: number;
   jobs_killed_by_decision: number;
   instance_hours: number;
+  /** Compute only: each instance from \`running\` to the start of its stop or terminate. */
   cost_usd: number;
+  /** Disks (running and parked instances alike), beside cost_usd, not in it. */
+  storage_usd: number;
   wait_p50_s: number;
   wait_p95_s: number;
   wait_p99_s: number;
@@ -18,6 +21,10 @@ export interface SimReport {
   peak_instances: number;
   launches: number;
   launch_failures: number;
+  /** Instances parked (stopped to keep warm), started again from parked (warm starts), and starts refused for capacity. */
+  parks: number;
+  unparks: number;
+  unpark_failures: number;
   instances_left: number;
   utilisation: number;
   simulated_days_per_wall_second: number;
@@ -50,10 +57,14 @@ export function buildReport(s: SimStats, o: { start: number; end: number; instan
     jobs_killed_by_decision: s.killedByDecision,
     instance_hours: r2(s.instanceMs / 3_600_000),
     cost_usd: r2(s.costUsd),
+    storage_usd: r2(s.storageUsd),
     ...waitStats(s.waitsMs),
     peak_instances: s.peakInstances,
     launches: s.launches,
     launch_failures: s.launchFailures,
+    parks: s.parks,
+    unparks: s.unparks,
+    unpark_failures: s.unparkFailures,
     instances_left: o.instancesLeft,
     utilisation: s.instanceMs > 0 ? r2(s.jobMs / (s.instanceMs * o.concurrency)) : 0,
     simulated_days_per_wall_second: o.wallMs > 0 ? r2(days / (o.wallMs / 1000)) : 0,
@@ -66,10 +77,11 @@ export function formatReport(r: SimReport): string {
     ['window', `${r.from} → ${r.to} (${r.days} days)`],
     ['jobs', `${r.jobs} (completed ${r.jobs_completed}, killed ${r.jobs_killed}${r.jobs_killed_by_decision ? `, by decision ${r.jobs_killed_by_decision}` : ''})`],
     ['instance-hours', r.instance_hours.toFixed(2)],
-    ['cost', `${r.cost_usd.toFixed(2)} USD`],
+    ['cost', `${r.cost_usd.toFixed(2)} USD compute + ${r.storage_usd.toFixed(2)} USD storage`],
     ['job wait p50/p95/max', `${r.wait_p50_s} / ${r.wait_p95_s} / ${r.wait_max_s} s`],
     ['peak instances', String(r.peak_instances)],
     ['launches', `${r.launches}${r.launch_failures ? ` (${r.launch_failures} failed)` : ''}`],
+    ['parks / warm starts', `${r.parks} / ${r.unparks}${r.unpark_failures ? ` (${r.unpark_failures} failed)` : ''}`],
     ['utilisation', `${Math.round(r.utilisation * 100)} %`],
     ['instances left', String(r.instances_left)],
     ['speed', `${r.simulated_days_per_wall_second} simulated days per wall second (${r.wall_seconds} s)`],

@@ -35,15 +35,28 @@ export interface SimFaults {
   slowQueuePollSeconds?: readonly [number, number];
   /** Fraction of describes that answer what the previous describe answered (eventual consistency: late, and twice). */
   laggingDescribeRate?: number;
+  /** Fraction of starts of a parked instance that fail with a capacity error (its type has no room in its zone now). */
+  unparkCapacityRate?: number;
 }
+
+/** A time range, seconds; each draw is uniform within it. */
+export type SecondsRange = readonly [number, number];
 
 export interface SimWorldOptions {
   clock: Clock;
   pools: readonly PoolConfig[];
   billing: PlannerConfig['billing'];
   seed?: number;
-  /** Boot time range, seconds, uniform (default 60–120). */
-  bootSeconds?: readonly [number, number];
+  /** Cold launch, first part: `pending` until the VM runs (and is billed), seconds (default 20–30). */
+  vmStartSeconds?: SecondsRange;
+  /** Cold launch, second part: from `running` until the container instance has registered and the agent image is pulled, seconds (default 40–90). */
+  bootstrapSeconds?: SecondsRange;
+  /** Parking: `stopping` (not billed) until `stopped`, seconds (default 20–60). */
+  stopSeconds?: SecondsRange;
+  /** Start of a parked instance: `pending` until the VM runs again, seconds (default 15–25). */
+  warmStartSeconds?: SecondsRange;
+  /** Start of a parked instance: from `running` until its agent host reconnects (registered again), seconds (default 5–15). */
+  reconnectSeconds?: SecondsRange;
   agentStartSeconds?: number;
   terminateSeconds?: number;
   market?: Market;
@@ -72,6 +85,16 @@ interface SimInstance {
   endedAt: number | null;
   registered: boolean;
   neverRegisters: boolean;
+  /** Start of the billed stretch in progress (the VM is `running`); null while pending, stopping, stopped or ended. */
+  runningSince: number | null;
+  /** Counted in `live`: pending or running, not on its way to parked or ended. */
+  up: boolean;
+  parkedAt?: number;
+  priming: boolean;
+  /** Its disk and the disk's price, from the pool's warm-pool settings; the disk exists since `storageSince`. */
+  storageGb: number;
+  storageSince: number;
+  storageUsdPerGbMonth: number;
   agent: ObservedInstance['agent'];
   /** ECS DRAINING / told to stop: takes no new work. */
   draining: boolean;
@@ -95,11 +118,22 @@ export interface SimStats {
   launches: number;
   launchFailures: number;
   peakInstances: number;
+  /** Time the instances' VMs were `running` (what compute billing counts, before its minimum and rounding). */
   instanceMs: number;
+  /** Compute: each stretch from `running` to the start of a stop or terminate, billed with its minimum. Storage is not in it. */
   costUsd: number;
+  /** Disks, from launch to the start of a terminate (running, stopping or parked), per GB-month of 730 hours. */
+  storageUsd: number;
   jobMs: number;
   interruptions: number;
+  /** Instances parked (stopped to keep warm) and started again (warm starts); starts refused for capacity. */
+  parks: number;
+  unparks: number;
+  unparkFailures: number;
 }
+
+/** A GB-month of storage as AWS prices it: 730 hours. */
+const MONTH_MS = 730 * 3_600_000;
 
 export class SimWorld {
   readonly source: QueueSource;
@@ -115,7 +149,25 @@ export class SimWorld {
   private nextId = 1;
   private trace: TraceJob[] = [];
   private nextArrival = 0;
-  readonly stats: SimStats = { jobs: 0, arrived: 0, completed: 0, killed: 0, killedByDecision: 0, waitsMs: [], launches: 0, launchFailures: 0, peakInstances: 0, instanceMs: 0, costUsd: 0, jobMs: 0, interruptions: 0 };
+  readonly stats: SimStats = {
+    jobs: 0,
+    arrived: 0,
+    completed: 0,
+    killed: 0,
+    killedByDecision: 0,
+    waitsMs: [],
+    launches: 0,
+    launchFailures: 0,
+    peakInstances: 0,
+    instanceMs: 0,
+    costUsd: 0,
+    storageUsd: 0,
+    jobMs: 0,
+    interruptions: 0,
+    parks: 0,
+    unparks: 0,
+    unparkFailures: 0,
+  };
 
   constructor(opts: SimWorldOptions) {
     this.clock = opts.clock;
@@ -124,7 +176,11 @@ export class SimWorld {
       clock: opts.clock,
       pools: opts.pools,
       billing: opts.billing,
-      bootSeconds: opts.bootSeconds ?? [60, 120],
+      vmStartSeconds: opts.vmStartSeconds ?? [20, 30],
+      bootstrapSeconds: opts.bootstrapSeconds ?? [40, 90],
+      stopSeconds: opts.stopSeconds ?? [20, 60],
+      warmStartSeconds: opts.warmStartSeconds ?? [15, 25],
+      reconnectSeconds: opts.reconnectSeconds ?? [5, 15],
       agentStartSeconds: opts.agentStartSeconds ?? 5,
       terminateSeconds: opts.terminateSeconds ?? 5,
       market: opts.market ?? 'on-demand',
@@ -144,8 +200,15 @@ export class SimWorld {
     this.scheduleNextArrival();
   }
 
+  /** Instances pending or running (parked ones are not counted). */
   get liveInstances(): number {
     return this.live;
+  }
+  /** Instances stopping to park or parked. */
+  get parkedInstances(): number {
+    let n = 0;
+    for (const i of this.instances.values()) if (i.endedAt === null && (i.state === 'stopping' || i.state === 'stopped')) n++;
+    return n;
   }
   get allJobsDone(): boolean {
     return this.nextArrival >= this.trace.length && this.pending.length === 0 && this.running.size === 0;
@@ -154,7 +217,7 @@ export class SimWorld {
     return { pending: this.pending.length, running: this.running.size };
   }
   /** For invariant checks: instance id → (busy, state). */
-  instanceStates(): { id: string; key: string; pool: string; state: ObservedInstance['state']; busy: boolean; draining: boolean; pricePerHour: number; launchedAt: number; interrupted: boolean }[] {
+  instanceStates(): { id: string; key: string; pool: string; state: ObservedInstance['state']; busy: boolean; draining: boolean; pricePerHour: number; launchedAt: number; interrupted: boolean; parked: boolean }[] {
     return [...this.instances.values()].map((i) => ({
       id: i.id,
       key: i.key,
@@ -165,6 +228,7 @@ export class SimWorld {
       pricePerHour: i.price,
       launchedAt: i.launchedAt,
       interrupted: i.interruptionAt !== undefined,
+      parked: i.parkedAt !== undefined,
     }));
   }
 
@@ -175,7 +239,12 @@ export class SimWorld {
 
   /** Close the books on instances still running at the end of a run. */
   finish(): void {
-    for (const i of this.instances.values()) if (i.endedAt === null) this.bill(i, this.clock.now());
+    const now = this.clock.now();
+    for (const i of this.instances.values()) {
+      if (i.endedAt !== null) continue;
+      this.stopBilling(i, now);
+      this.closeStorage(i, now);
+    }
   }
 
   // ---- CI side ----
@@ -308,6 +377,7 @@ export class SimWorld {
         if (!i.registered || i.state !== 'running') throw new DdaError('CLOUD_FAILED', `sim: ${instanceId} has no registered container instance`);
         if (i.agent === 'running' || i.agent === 'pending') return;
         i.agent = 'pending';
+        i.priming = false;
         i.timers.push(
           w.clock.setTimeout(() => {
             if (i.state !== 'running' || i.agent !== 'pending') return;
@@ -326,6 +396,12 @@ export class SimWorld {
         const i = w.instances.get(instanceId);
         if (!i || i.state === 'terminated') throw new DdaError('CLOUD_NOT_FOUND', `sim: ${instanceId} not found`);
         w.end(i, true);
+      },
+      async park(instanceId: string) {
+        w.park(instanceId);
+      },
+      async unpark(instanceId: string) {
+        w.unpark(instanceId);
       },
     };
   }
@@ -351,6 +427,12 @@ export class SimWorld {
       endedAt: null,
       registered: false,
       neverRegisters: (this.o.faults.neverRegisterRate ?? 0) > this.rand(),
+      runningSince: null,
+      up: true,
+      priming: req.purpose === 'park',
+      storageGb: pool.warmPool?.storageGb ?? 30,
+      storageSince: now,
+      storageUsdPerGbMonth: pool.warmPool?.storageUsdPerGbMonth ?? 0.08,
       agent: 'none',
       draining: false,
       noSchedule: false,
@@ -362,21 +444,110 @@ export class SimWorld {
     this.stats.launches++;
     this.live++;
     this.stats.peakInstances = Math.max(this.stats.peakInstances, this.live);
-    const [lo, hi] = this.o.bootSeconds;
-    const bootMs = (lo + (hi - lo) * this.rand()) * 1000;
+    // Both parts of the boot are drawn now, in a fixed order: the random sequence does not
+    // depend on when the timers fire.
+    const vmMs = this.draw(this.o.vmStartSeconds);
+    const bootstrapMs = this.draw(this.o.bootstrapSeconds);
+    this.startVm(i, vmMs, bootstrapMs, !i.neverRegisters);
+    this.armInterruption(i);
+    return { instanceId: id, instanceType: 'sim.4vcpu', market: this.o.market, pricePerHour: i.price, launchedAt: now };
+  }
+
+  private draw([lo, hi]: SecondsRange): number {
+    return (lo + (hi - lo) * this.rand()) * 1000;
+  }
+
+  /**
+   * The VM runs after `vmMs` (billing starts there, as on AWS), and its agent host is usable
+   * (`registered`) `hostMs` later: after the bootstrap on a cold launch, after the reconnect on
+   * the start of a parked instance.
+   */
+  private startVm(i: SimInstance, vmMs: number, hostMs: number, registers: boolean): void {
     i.timers.push(
       this.clock.setTimeout(() => {
         if (i.state !== 'pending') return;
         i.state = 'running';
-        i.registered = !i.neverRegisters;
-      }, bootMs),
+        i.runningSince = this.clock.now();
+        if (!registers) return;
+        i.timers.push(
+          this.clock.setTimeout(() => {
+            if (i.state !== 'running') return;
+            i.registered = true;
+          }, hostMs),
+        );
+      }, vmMs),
     );
+  }
+
+  private armInterruption(i: SimInstance): void {
     const rate = this.o.faults.spotInterruptionsPerHour ?? 0;
     if (rate > 0) {
       const atMs = (-Math.log(1 - this.rand()) / rate) * 3_600_000;
       i.timers.push(this.clock.setTimeout(() => this.interrupt(i), atMs));
     }
-    return { instanceId: id, instanceType: 'sim.4vcpu', market: this.o.market, pricePerHour: i.price, launchedAt: now };
+  }
+
+  /**
+   * Stop an idle, registered instance to keep it warm: compute billing stops now, its disk and
+   * its container instance's registration stay, the agent task is gone. The container instance
+   * comes back ACTIVE, not DRAINING: the next agent on it is a new one.
+   */
+  private park(id: string): void {
+    const i = this.mustFind(id);
+    // StopInstances on a stopped or stopping instance changes nothing.
+    if (i.state === 'stopping' || i.state === 'stopped') return;
+    if (i.jobs.size > 0) throw new DdaError('CLOUD_FAILED', `sim: ${id} runs a build: not parked`);
+    if (i.state !== 'running' || !i.registered) throw new DdaError('CLOUD_FAILED', `sim: ${id} has no registered container instance: not parked`);
+    if (i.interruptionAt !== undefined) throw new DdaError('CLOUD_FAILED', `sim: ${id} is being interrupted: not parked`);
+    const now = this.clock.now();
+    for (const t of i.timers) this.clock.clearTimeout(t);
+    i.timers = [];
+    this.stopBilling(i, now);
+    i.state = 'stopping';
+    i.agent = 'none';
+    i.draining = false;
+    i.noSchedule = false;
+    i.priming = false;
+    i.parkedAt = now;
+    i.up = false;
+    this.live--;
+    this.stats.parks++;
+    i.timers.push(
+      this.clock.setTimeout(() => {
+        if (i.state === 'stopping') i.state = 'stopped';
+      }, this.draw(this.o.stopSeconds)),
+    );
+  }
+
+  /**
+   * Start a parked instance: the VM runs again after a warm start (billed from `running`, and
+   * reported as launched now, as AWS reports LaunchTime), and its agent host is usable once it
+   * has reconnected.
+   */
+  private unpark(id: string): void {
+    const i = this.mustFind(id);
+    // StartInstances on a started instance changes nothing.
+    if (i.state === 'pending' || i.state === 'running') return;
+    if (i.state === 'stopping') throw new DdaError('CLOUD_FAILED', `sim: ${id} is still stopping: not started`);
+    const fail = this.o.faults.unparkCapacityRate ?? 0;
+    // Draw only when the fault is on: runs without it keep their random sequence.
+    if (fail > 0 && fail > this.rand()) {
+      this.stats.unparkFailures++;
+      throw new DdaError('CLOUD_CAPACITY', `sim: InsufficientInstanceCapacity starting ${id}`);
+    }
+    const now = this.clock.now();
+    i.state = 'pending';
+    i.registered = false;
+    delete i.parkedAt;
+    i.launchedAt = now;
+    i.up = true;
+    this.live++;
+    this.stats.peakInstances = Math.max(this.stats.peakInstances, this.live);
+    this.stats.unparks++;
+    const vmMs = this.draw(this.o.warmStartSeconds);
+    const reconnectMs = this.draw(this.o.reconnectSeconds);
+    this.startVm(i, vmMs, reconnectMs, true);
+    this.armInterruption(i);
   }
 
   private maybeKillAgentLater(i: SimInstance): void {
@@ -405,10 +576,14 @@ export class SimWorld {
     this.kill(i, byDecision);
     for (const t of i.timers) this.clock.clearTimeout(t);
     i.timers = [];
-    this.bill(i, now);
+    this.stopBilling(i, now);
+    this.closeStorage(i, now);
     i.state = 'shutting-down';
     i.agent = 'stopped';
-    this.live--;
+    if (i.up) {
+      i.up = false;
+      this.live--;
+    }
     this.clock.setTimeout(() => {
       i.state = 'terminated';
       // AWS keeps terminated instances visible for about an hour.
@@ -417,10 +592,19 @@ export class SimWorld {
     this.assign();
   }
 
-  private bill(i: SimInstance, now: number): void {
+  /** The billed stretch in progress ends (a stop or terminate begins): each stretch has its own minimum, as each start does on AWS. */
+  private stopBilling(i: SimInstance, now: number): void {
+    if (i.runningSince === null) return;
+    const ms = now - i.runningSince;
+    i.runningSince = null;
+    this.stats.instanceMs += ms;
+    this.stats.costUsd += (billedSeconds(ms, this.o.billing) / 3600) * i.price;
+  }
+
+  /** The disk lives from launch until the instance is terminated, whether it runs or is parked. */
+  private closeStorage(i: SimInstance, now: number): void {
     i.endedAt = now;
-    this.stats.instanceMs += now - i.launchedAt;
-    this.stats.costUsd += (billedSeconds(now - i.launchedAt, this.o.billing) / 3600) * i.price;
+    this.stats.storageUsd += ((now - i.storageSince) / MONTH_MS) * i.storageGb * i.storageUsdPerGbMonth;
   }
 
   private lastDescribe: FleetSnapshot | null = null;
@@ -448,6 +632,9 @@ export class SimWorld {
         agent: i.agent,
         draining: i.draining,
         ...(i.interruptionAt !== undefined ? { interruptionAt: i.interruptionAt } : {}),
+        ...(i.parkedAt !== undefined ? { parkedAt: i.parkedAt } : {}),
+        ...(i.priming ? { priming: true } : {}),
+        storageGb: i.storageGb,
       });
     }
     return { at: this.clock.now(), instances };

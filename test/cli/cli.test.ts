@@ -36,9 +36,10 @@ describe('drone-dynamic-agents --version and --help', () => {
   });
 });
 /**
- * The seeded 14-day replay of shared/traces/singularity-jobs.csv as produced before the issue 9
- * redesign (`simulate --trace … --days 14 --json --logs`). Change it only with a change users
- * are meant to see, and say so in the commit.
+ * The seeded 14-day replay of shared/traces/singularity-jobs.csv (`simulate --trace … --days 14
+ * --json --logs`), since issue 10's cloud model: a cold launch is a VM start (20–30 s) then a
+ * bootstrap (40–90 s), billed from `running`; disks reported as storage_usd. Change it only with
+ * a change users are meant to see, and say so in the commit.
  */
 const REFERENCE = {
   trace: 'shared/traces/singularity-jobs.csv',
@@ -50,20 +51,24 @@ const REFERENCE = {
     jobs_completed: 843,
     jobs_killed: 0,
     jobs_killed_by_decision: 0,
-    instance_hours: 351.03,
-    cost_usd: 59.68,
-    wait_p50_s: 92,
-    wait_p95_s: 127,
-    wait_p99_s: 133,
-    wait_max_s: 134,
-    peak_instances: 12,
-    launches: 779,
+    instance_hours: 346.2,
+    cost_usd: 58.87,
+    storage_usd: 1.16,
+    wait_p50_s: 95,
+    wait_p95_s: 124,
+    wait_p99_s: 130,
+    wait_max_s: 133,
+    peak_instances: 11,
+    launches: 790,
     launch_failures: 0,
+    parks: 0,
+    unparks: 0,
+    unpark_failures: 0,
     instances_left: 0,
-    utilisation: 0.92,
+    utilisation: 0.93,
   },
-  logLines: 8728,
-  logSha256: 'ddc3ed68eb09da2207a5c2ec0bec6d00f2a514bfcdcdb1abf6206ff494628126',
+  logLines: 8829,
+  logSha256: '2fd07e5c08d062530fccbe4a32b717e01e0c6099fa34743a9ef4e6e4dc9a0423',
 };
 
 /** Log lines in time order, each instant's lines sorted (lines of one instant have no order to keep). */

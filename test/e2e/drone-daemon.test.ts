@@ -13,7 +13,7 @@ const fast = {
   planner: { idleGraceSeconds: 1, billing: { periodSeconds: 1, minimumSeconds: 0 } },
   runtime: { queuePollSeconds: 0.2, fleetPollSeconds: 0.2, tickSeconds: 0.2, pollTimeoutSeconds: 2, retryBaseSeconds: 0.05 },
   lifecycle: { goneGraceSeconds: 5 },
-  simulatedCloud: { bootSeconds: [0.3, 0.6], agentStartSeconds: 0.1, terminateSeconds: 0.1 },
+  simulatedCloud: { vmStartSeconds: [0.1, 0.2], bootstrapSeconds: [0.2, 0.4], agentStartSeconds: 0.1, terminateSeconds: 0.1 },
 };
 
 let drone: FakeDrone | undefined;
