@@ -18,7 +18,7 @@ export interface PolicyRunOptions {
   /** How often the ECS-like agent starter looks for registered instances while some boot. */
   agentCheckMs?: number;
   /** Cloud timing overrides (e.g. a fixed boot time for hand-checked tests); default the bench's. */
-  world?: Pick<SimWorldOptions, 'bootSeconds' | 'agentStartSeconds' | 'terminateSeconds'>;
+  world?: Pick<SimWorldOptions, 'vmStartSeconds' | 'bootstrapSeconds' | 'agentStartSeconds' | 'terminateSeconds'>;
 }
 
 /**

@@ -38,6 +38,8 @@ export interface InstanceContext {
   purpose: 'work' | 'park';
   /** The drain under way ends in parking (warm pool), not in a terminate. */
   thenPark: boolean;
+  /** Started from parked (a warm start) since it last parked: its boot is not a cold one. */
+  warm: boolean;
   /** The leaf state's meaning, set on entry from the same literal as its tags. */
   at: Place;
 }
@@ -72,7 +74,7 @@ const PRIMING_BOOT = place('priming.booting', 'priming', 'changing');
 const PARKING = place('parked.parking', 'parking', 'changing');
 const PARK_RETRYING = place('parked.retrying', 'parking', 'changing');
 const PARKED = place('parked.ready', 'parked');
-const UNPARKING = place('parked.starting', 'booting', 'capacity', 'changing');
+const UNPARKING = place('parked.starting', 'booting', 'capacity', 'changing', 'warm-start');
 
 /** The instance as others see it. */
 export function viewOf(c: InstanceContext): InstanceView {
@@ -91,6 +93,7 @@ export function viewOf(c: InstanceContext): InstanceView {
     reason: c.reason,
     forced: c.forced,
     since: c.at.since,
+    warmStart: c.warm,
   };
 }
 
@@ -126,7 +129,8 @@ export const instanceMachine = setup({
     emitUnpark: emit(({ context }) => ({ type: 'unpark' as const, key: context.key, pool: context.pool, instanceId: context.instanceId! })),
     drainThen: assign(({ event }) => ({ thenPark: event.type === 'DRAIN' && event.then === 'park' })),
     noDeadline: assign({ deadline: Number.MAX_SAFE_INTEGER }),
-    parkingNow: assign({ thenPark: false, busy: false }),
+    parkingNow: assign({ thenPark: false, busy: false, warm: false }),
+    warmStart: assign({ warm: true }),
     emitStartAgent: emit(({ context }) => ({ type: 'startAgent' as const, key: context.key, pool: context.pool, instanceId: context.instanceId! })),
     emitDrainAgent: emit(({ context }) => ({ type: 'drainAgent' as const, key: context.key, pool: context.pool, instanceId: context.instanceId! })),
     emitTerminate: emit(({ context }) => ({ type: 'terminate' as const, key: context.key, pool: context.pool, instanceId: context.instanceId! })),
@@ -192,6 +196,7 @@ export const instanceMachine = setup({
       adoptPhase: a?.phase ?? null,
       purpose: input.purpose ?? 'work',
       thenPark: false,
+      warm: false,
       at: { state: '(new)', phase: 'requested', tags: [], since: input.now },
     };
   },
@@ -399,7 +404,7 @@ export const instanceMachine = setup({
           tags: PARKED.tags,
           entry: ['noDeadline', ...PARKED.entry],
           on: {
-            ACTIVATE: { target: 'starting', actions: 'becauseEvent' },
+            ACTIVATE: { target: 'starting', actions: ['becauseEvent', 'warmStart'] },
             EVICT: { target: '#instance.draining.terminating', actions: 'becauseEvent' },
           },
         },

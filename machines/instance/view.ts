@@ -17,9 +17,10 @@ export type ViewPhase = 'requested' | 'booting' | 'idle' | 'busy' | 'draining' |
  *   fleet is worth describing often);
  * - `cancellable`: booting with no agent yet, so nothing can run on it;
  * - `drain-waiting`: draining, waiting for proof that nothing runs on it (it hears the
- *   drain-relevant facts on every observation).
+ *   drain-relevant facts on every observation);
+ * - `warm-start`: starting from parked, until its container instance is back.
  */
-export type InstanceTag = 'capacity' | 'changing' | 'cancellable' | 'drain-waiting';
+export type InstanceTag = 'capacity' | 'changing' | 'cancellable' | 'drain-waiting' | 'warm-start';
 
 /** The planner's view of an instance (ids, times, price, cancellable), and what people need besides. */
 export interface InstanceView extends Omit<PlannedInstance, 'phase'> {
@@ -33,6 +34,8 @@ export interface InstanceView extends Omit<PlannedInstance, 'phase'> {
   forced: boolean;
   /** When it entered `state` (ms epoch). */
   since: number;
+  /** Started from parked since it last parked: its boot was a warm start, not a cold one. */
+  warmStart: boolean;
 }
 
 /** A view's report to the supervisor; `event` is what moved the instance (for the lifecycle log). */

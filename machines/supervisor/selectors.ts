@@ -29,9 +29,12 @@ export function needsFastPolling(s: SupervisorSnapshot): boolean {
   return false;
 }
 
-/** A build runs on one of our agents: its end is worth seeing soon. */
-export function anyBusy(s: SupervisorSnapshot): boolean {
-  for (const v of Object.values(s.context.fleet)) if (v.phase === 'busy') return true;
+/**
+ * The queue is worth polling often: a build runs on one of our agents (its end frees the agent),
+ * or a parked instance waits (a new build can start in seconds, once it is seen).
+ */
+export function queueWorthWatching(s: SupervisorSnapshot): boolean {
+  for (const v of Object.values(s.context.fleet)) if (v.phase === 'busy' || v.phase === 'parked') return true;
   return false;
 }
 

@@ -155,7 +155,8 @@ export const supervisorMachine = setup({
       const v = event.view;
       const prev = context.fleet[v.key];
       if (!prev) return; // already released
-      if ((prev.phase === 'requested' || prev.phase === 'booting') && (v.phase === 'idle' || v.phase === 'busy') && v.launchedAt !== null) {
+      // A cold boot's length, launch to agent running (a start from parked is not one).
+      if ((prev.phase === 'requested' || prev.phase === 'booting') && !prev.warmStart && (v.phase === 'idle' || v.phase === 'busy') && v.launchedAt !== null) {
         const sample = v.since - v.launchedAt;
         enqueue.assign({ bootMs: context.bootMs === null ? sample : 0.8 * context.bootMs + 0.2 * sample });
       }

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { describeError } from '../domain/errors.js';
-import { BILLING_MODES, count, integer, isoDate, nonNegative, positive, positiveInteger, type BillingMode } from './options.js';
+import { BILLING_MODES, count, integer, isoDate, nonNegative, positive, positiveInteger, warmPoolSize, type BillingMode } from './options.js';
 import { bundledTrace, projectRoot } from './paths.js';
 
 /*
@@ -19,6 +19,8 @@ interface Knobs {
   warmBuffer?: number;
   concurrency?: number;
   max?: number;
+  warmPool?: number | 'auto';
+  waitTarget?: number;
 }
 
 const version = (JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version: string }).version;
@@ -37,7 +39,9 @@ const simKnobs = (c: Command) =>
     .addOption(new Option('--idle-grace <seconds>', 'per-second billing: let an idle agent go after this long').argParser(nonNegative('--idle-grace')))
     .addOption(new Option('--warm-buffer <n>', 'idle agents kept beyond demand while there is work').argParser(count('--warm-buffer')))
     .addOption(new Option('--concurrency <n>', 'agent slots per instance').argParser(positiveInteger('--concurrency')))
-    .addOption(new Option('--max <n>', 'max instances per pool').argParser(count('--max')));
+    .addOption(new Option('--max <n>', 'max instances per pool').argParser(count('--max')))
+    .addOption(new Option('--warm-pool <auto|n>', 'parked instances kept per pool, started in seconds instead of a cold boot: a number, or auto (sized per hour of day from the arrivals seen)').argParser(warmPoolSize('--warm-pool')))
+    .addOption(new Option('--wait-target <seconds>', 'with --warm-pool auto: the p95 build wait to aim for').argParser(positive('--wait-target')));
 
 async function configFrom(opts: Knobs) {
   const { loadConfigFile, withOverrides } = await import('../config/load.js');

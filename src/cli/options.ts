@@ -54,3 +54,11 @@ export const isoDate: Parse<number> = (flag) => (v) => {
 
 export const BILLING_MODES = ['per-second', 'hourly'] as const;
 export type BillingMode = (typeof BILLING_MODES)[number];
+
+/** A warm pool size: `auto`, or a whole number ≥ 0. */
+export const warmPoolSize: Parse<number | 'auto'> = (flag) => (v) => {
+  if (v.trim() === 'auto') return 'auto';
+  const n = numberOf(v);
+  if (!Number.isInteger(n) || n < 0) throw new DdaError('USAGE', `${flag} must be auto or a non-negative integer, not "${v}"`);
+  return n;
+};

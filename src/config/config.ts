@@ -90,7 +90,10 @@ export const lifecycleSchema = z.object({
 
 export const runtimeSchema = z.object({
   queuePollSeconds: z.number().min(0.1).default(10),
-  /** Queue poll period while a build runs on one of our agents: its end is seen at once, and the agent let go or reused sooner. */
+  /**
+   * Queue poll period while a build runs on one of our agents (its end is seen at once, the
+   * agent let go or reused sooner) or a parked instance waits (a new build starts sooner).
+   */
   queuePollBusySeconds: z.number().min(0.1).default(2),
   fleetPollSeconds: z.number().min(0.1).default(30),
   /** Fleet poll period while an instance is launching, booting or draining: a registered instance gets its agent sooner. */

@@ -26,7 +26,7 @@ export function loadConfigFile(path: string | undefined): Config {
  */
 export function withOverrides(
   cfg: Config,
-  o: { billing?: 'per-second' | 'hourly'; idleGrace?: number; concurrency?: number; warmBuffer?: number; max?: number },
+  o: { billing?: 'per-second' | 'hourly'; idleGrace?: number; concurrency?: number; warmBuffer?: number; max?: number; warmPool?: number | 'auto'; waitTarget?: number },
 ): Config {
   const c = structuredClone(cfg);
   if (o.billing === 'hourly') c.planner.billing = { periodSeconds: 3600, minimumSeconds: 3600 };
@@ -36,6 +36,8 @@ export function withOverrides(
   for (const p of c.pools) {
     if (o.concurrency !== undefined) p.concurrency = o.concurrency;
     if (o.max !== undefined) p.max = o.max;
+    if (o.warmPool !== undefined && p.warmPool) p.warmPool.size = o.warmPool;
+    if (o.waitTarget !== undefined && p.warmPool) p.warmPool.waitTargetSeconds = o.waitTarget;
   }
   return parseConfig(c);
 }

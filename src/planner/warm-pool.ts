@@ -9,15 +9,26 @@ import type { Decision, InstanceView, PlannerSettings, World } from './types.js'
  * of a cold boot, costing only their disk meanwhile. Four small rules on top of what the other
  * rules decided for a pool:
  * - activation: a launch for work becomes the start of a parked instance, as far as they go;
- * - re-parking: an idle agent let go parks again (after a job) while the pool is below target;
- * - priming: below target, launch instances to park;
- * - eviction: a parked instance too old, or above target for an hour, is ended.
+ * - re-parking: an idle agent let go parks again after its job (within the pool's max), which
+ *   costs nothing while it stops and keeps its caches;
+ * - priming: below target, counting the agents at work that will park again, launch instances
+ *   to park;
+ * - eviction: a parked instance too old, or unused above target for longer than its disk is
+ *   worth (until it costs more than priming another), is ended.
  */
 export const WARM_PHASES: ReadonlySet<InstanceView['phase']> = new Set(['priming', 'parking', 'parked']);
 export const isWarm = (i: InstanceView): boolean => WARM_PHASES.has(i.phase);
 
-/** Parked above target this long before it is evicted: the target moves by the hour. */
-const SURPLUS_GRACE_MS = 3_600_000;
+/**
+ * How long an unused parked instance above target is worth keeping: as long as its disk costs
+ * less than priming another would (a cold boot's compute). With the defaults (a 90 s boot at
+ * $0.17/h against 30 GB at $0.08 per GB-month) about 1.3 hours.
+ */
+export function surplusKeepMs(pool: PoolSpec, w: WarmPoolSpec, bootSeconds: number): number {
+  const storagePerHour = (w.storageGb * w.storageUsdPerGbMonth) / 730;
+  const primingCost = (bootSeconds / 3600) * pool.pricePerHour;
+  return storagePerHour > 0 ? (primingCost / storagePerHour) * 3_600_000 : Number.POSITIVE_INFINITY;
+}
 
 export function warmEnabled(w: WarmPoolSpec | undefined): w is WarmPoolSpec {
   return w !== undefined && (w.size === 'auto' || w.size > 0 || w.min > 0);
@@ -33,12 +44,22 @@ export function warmTarget(w: WarmPoolSpec, pool: string, world: Pick<World, 'no
   if (w.size !== 'auto') return { target: Math.max(w.size, w.min), why: `warm pool of ${w.size}` };
   const boot = world.bootSeconds ?? planner.expectedBootSeconds;
   if (boot <= w.waitTargetSeconds) return { target: w.min, why: `a cold boot (${Math.round(boot)} s) meets the wait target (${w.waitTargetSeconds} s)` };
-  const rate = world.arrivals ? arrivalRate(world.arrivals, pool, world.now) : null;
-  if (!rate || rate.watchedMs < MIN_WATCHED_MS) return { target: w.min, why: 'too little history at this hour' };
-  const refill = rate.perSecond * (boot + 60);
-  const target = Math.min(w.max, Math.max(w.min, rate.peak + Math.ceil(refill)));
-  return { target, why: `auto at this hour: bursts of ${rate.peak}, ${refill.toFixed(2)} arrivals per refill` };
+  // This hour, and the hour LOOK_AHEAD_MS ahead: the pool is primed before a busy hour begins.
+  let best: { target: number; why: string } = { target: w.min, why: 'too little history at this hour' };
+  for (const at of [world.now, world.now + LOOK_AHEAD_MS]) {
+    const rate = world.arrivals ? arrivalRate(world.arrivals, pool, at) : null;
+    if (!rate || rate.watchedMs < MIN_WATCHED_MS) continue;
+    const refill = rate.perSecond * (boot + 60);
+    const target = Math.min(w.max, Math.max(w.min, rate.peak + Math.ceil(refill)));
+    if (target > best.target || best.why.startsWith('too little')) {
+      best = { target, why: `auto${at === world.now ? '' : ', the next hour'}: bursts of ${rate.peak}, ${refill.toFixed(2)} arrivals per refill` };
+    }
+  }
+  return best;
 }
+
+/** How far ahead 'auto' looks: priming takes a cold boot and a park, and a busy hour starts on the hour. */
+const LOOK_AHEAD_MS = 30 * 60_000;
 
 export function warmPool(world: World, pool: PoolSpec, instances: readonly InstanceView[], decided: readonly Decision[], planner: PlannerSettings): Decision[] {
   const w = pool.warmPool;
@@ -50,6 +71,8 @@ export function warmPool(world: World, pool: PoolSpec, instances: readonly Insta
   const { target, why } = warmTarget(w, pool.name, world, planner);
   const ready = warm.filter((i) => i.phase === 'parked').sort(byKey);
   let have = warm.length;
+  // Agents at work park again after their job: supply the pool will have without priming.
+  const returning = w.afterJob === 'park' ? instances.filter((i) => i.phase === 'idle' || i.phase === 'busy').length : 0;
   const out: Decision[] = [];
   for (const d of decided) {
     if (d.kind === 'launch' && d.purpose !== 'park' && ready.length > 0) {
@@ -58,8 +81,8 @@ export function warmPool(world: World, pool: PoolSpec, instances: readonly Insta
       for (const i of ready.splice(0, n)) out.push({ kind: 'activate', pool: pool.name, key: i.key, reason: `instead of a cold boot: ${d.reason}` });
       have -= n;
       if (d.count > n) out.push({ ...d, count: d.count - n });
-    } else if (d.kind === 'drain' && w.afterJob === 'park' && have < target && !d.then && instances.find((i) => i.key === d.key)?.phase === 'idle') {
-      out.push({ ...d, then: 'park', reason: `${d.reason}; parked again for the warm pool (${have}/${target}: ${why})` });
+    } else if (d.kind === 'drain' && w.afterJob === 'park' && have < w.max && !d.then && instances.find((i) => i.key === d.key)?.phase === 'idle') {
+      out.push({ ...d, then: 'park', reason: `${d.reason}; parked again for the warm pool (${have} parked, target ${target}: ${why})` });
       have++;
     } else out.push(d);
   }
@@ -71,18 +94,19 @@ export function warmPool(world: World, pool: PoolSpec, instances: readonly Insta
       have--;
     }
   }
-  if (have < target) {
-    out.push({ kind: 'launch', pool: pool.name, count: target - have, purpose: 'park', reason: `priming the warm pool: ${have} of ${target} (${why})` });
+  if (have + returning < target) {
+    out.push({ kind: 'launch', pool: pool.name, count: target - have - returning, purpose: 'park', reason: `priming the warm pool: ${have} parked and ${returning} at work of ${target} (${why})` });
   } else if (have > target) {
     let surplus = have - target;
+    const keepMs = surplusKeepMs(pool, w, world.bootSeconds ?? planner.expectedBootSeconds);
     for (const i of ready) {
       if (surplus <= 0) break;
-      if (world.now - (i.since ?? world.now) < SURPLUS_GRACE_MS) continue;
+      if (world.now - (i.since ?? world.now) < keepMs) continue;
       if (out.some((d) => d.kind === 'evict' && d.key === i.key)) continue;
-      out.push(evict(i, `above the warm pool's target for an hour (${have} > ${target}: ${why})`));
+      out.push(evict(i, `above the warm pool's target (${have} > ${target}: ${why}), unused for ${Math.round((world.now - (i.since ?? world.now)) / 60_000)} min: its disk now costs more than priming another`));
       surplus--;
     }
-    if (surplus > 0) out.push(hold(pool.name, 'warm-surplus', `${surplus} parked instance(s) above the target (${target}: ${why}) kept until parked an hour`));
+    if (surplus > 0) out.push(hold(pool.name, 'warm-surplus', `${surplus} parked instance(s) above the target (${target}: ${why}) kept while their disk costs less than priming again (${Math.round(keepMs / 60_000)} min)`));
   }
   return out;
 }

@@ -27,14 +27,14 @@ function pollOptions(d: StreamDeps): Omit<PollOptions, 'periodMs' | 'timeoutErro
 }
 
 /** The CI queue, polled: QUEUE with what it showed, or QUEUE_UNKNOWN when a poll cycle failed. */
-export function queueEvents$(source: QueueSource, d: StreamDeps, busy: () => boolean, kick?: Observable<unknown>): Observable<SupervisorEvent> {
+export function queueEvents$(source: QueueSource, d: StreamDeps, worthWatching: () => boolean, kick?: Observable<unknown>): Observable<SupervisorEvent> {
   const { rt, log } = d;
   let failures = 0;
   return poll$((signal) => source.poll(signal), {
     ...pollOptions(d),
     ...(kick ? { kick } : {}),
     // A queue poll is one cheap request; a build's end seen 10 s late is 10 s of an instance paid for nothing.
-    periodMs: () => (busy() ? Math.min(rt.queuePollBusySeconds, rt.queuePollSeconds) : rt.queuePollSeconds) * 1000,
+    periodMs: () => (worthWatching() ? Math.min(rt.queuePollBusySeconds, rt.queuePollSeconds) : rt.queuePollSeconds) * 1000,
     timeoutError: () => new DdaError('SOURCE_TIMEOUT', `${source.kind}: queue poll timed out after ${rt.pollTimeoutSeconds} s`),
   }).pipe(
     map((r): SupervisorEvent => {

@@ -26,6 +26,8 @@ export interface SimReport {
   unparks: number;
   unpark_failures: number;
   instances_left: number;
+  /** Parked (stopped) instances at the end: the warm pool, costing only their disks. */
+  parked_left: number;
   utilisation: number;
   simulated_days_per_wall_second: number;
   wall_seconds: number;
@@ -44,7 +46,7 @@ export function waitStats(waitsMs: readonly number[]): { wait_p50_s: number; wai
   return { wait_p50_s: s(percentile(waits, 0.5)), wait_p95_s: s(percentile(waits, 0.95)), wait_p99_s: s(percentile(waits, 0.99)), wait_max_s: s(waits[waits.length - 1] ?? 0) };
 }
 
-export function buildReport(s: SimStats, o: { start: number; end: number; instancesLeft: number; wallMs: number; concurrency: number }): SimReport {
+export function buildReport(s: SimStats, o: { start: number; end: number; instancesLeft: number; parkedLeft?: number; wallMs: number; concurrency: number }): SimReport {
   const days = (o.end - o.start) / 86_400_000;
   const r2 = (n: number) => Math.round(n * 100) / 100;
   return {
@@ -66,6 +68,7 @@ export function buildReport(s: SimStats, o: { start: number; end: number; instan
     unparks: s.unparks,
     unpark_failures: s.unparkFailures,
     instances_left: o.instancesLeft,
+    parked_left: o.parkedLeft ?? 0,
     utilisation: s.instanceMs > 0 ? r2(s.jobMs / (s.instanceMs * o.concurrency)) : 0,
     simulated_days_per_wall_second: o.wallMs > 0 ? r2(days / (o.wallMs / 1000)) : 0,
     wall_seconds: r2(o.wallMs / 1000),
@@ -83,7 +86,7 @@ export function formatReport(r: SimReport): string {
     ['launches', `${r.launches}${r.launch_failures ? ` (${r.launch_failures} failed)` : ''}`],
     ['parks / warm starts', `${r.parks} / ${r.unparks}${r.unpark_failures ? ` (${r.unpark_failures} failed)` : ''}`],
     ['utilisation', `${Math.round(r.utilisation * 100)} %`],
-    ['instances left', String(r.instances_left)],
+    ['instances left', `${r.instances_left}${r.parked_left ? ` running, ${r.parked_left} parked` : ''}`],
     ['speed', `${r.simulated_days_per_wall_second} simulated days per wall second (${r.wall_seconds} s)`],
   ];
   const w = Math.max(...rows.map(([k]) => k.length));

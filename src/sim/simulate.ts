@@ -93,6 +93,7 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
     start: o.start,
     end: o.end,
     instancesLeft: world.liveInstances,
+    parkedLeft: world.parkedInstances,
     wallMs: performance.now() - t0,
     concurrency: o.config.pools[0]?.concurrency ?? 1,
   });

@@ -133,7 +133,7 @@ describe('one fresh agent per job, checked by hand', () => {
       seed: 7,
       pricePerHour: 3.6,
       sampler: new Sampler(null),
-      world: { bootSeconds: [90, 90], agentStartSeconds: 5 },
+      world: { vmStartSeconds: [0, 0], bootstrapSeconds: [90, 90], agentStartSeconds: 5 },
     });
     expect(world.stats.completed).toBe(3);
     expect(world.stats.waitsMs).toEqual([100 * S, 100 * S, 105 * S]);
