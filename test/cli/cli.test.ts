@@ -38,8 +38,10 @@ describe('drone-dynamic-agents --version and --help', () => {
 /**
  * The seeded 14-day replay of shared/traces/singularity-jobs.csv (`simulate --trace … --days 14
  * --json --logs`), since issue 10's cloud model: a cold launch is a VM start (20–30 s) then a
- * bootstrap (40–90 s), billed from `running`; disks reported as storage_usd. Change it only with
- * a change users are meant to see, and say so in the commit.
+ * bootstrap (40–90 s), billed from `running`; disks reported as storage_usd; and since issue 10's
+ * cut tail: idle agents let go by expected cost, a drain confirmed by an immediate queue poll,
+ * the queue polled every 2 s while a build runs. Change it only with a change users are meant to
+ * see, and say so in the commit.
  */
 const REFERENCE = {
   trace: 'shared/traces/singularity-jobs.csv',
@@ -51,24 +53,25 @@ const REFERENCE = {
     jobs_completed: 843,
     jobs_killed: 0,
     jobs_killed_by_decision: 0,
-    instance_hours: 346.2,
-    cost_usd: 58.87,
-    storage_usd: 1.16,
-    wait_p50_s: 95,
-    wait_p95_s: 124,
-    wait_p99_s: 130,
+    instance_hours: 339.09,
+    cost_usd: 57.67,
+    storage_usd: 1.13,
+    wait_p50_s: 93.7,
+    wait_p95_s: 121,
+    wait_p99_s: 127,
     wait_max_s: 133,
-    peak_instances: 11,
-    launches: 790,
+    peak_instances: 12,
+    launches: 830,
     launch_failures: 0,
     parks: 0,
     unparks: 0,
     unpark_failures: 0,
     instances_left: 0,
-    utilisation: 0.93,
+    parked_left: 0,
+    utilisation: 0.95,
   },
-  logLines: 8829,
-  logSha256: '2fd07e5c08d062530fccbe4a32b717e01e0c6099fa34743a9ef4e6e4dc9a0423',
+  logLines: 8510,
+  logSha256: 'ea96cde8a635587a3db71ca014b2b7ffd7583cd84b4beccd70836a1a4ea6b37d',
 };
 
 /** Log lines in time order, each instant's lines sorted (lines of one instant have no order to keep). */
