@@ -31,7 +31,7 @@ describe('drone-dynamic-agents --version and --help', () => {
     expect(r.out).toMatch(/--version/);
     const sim = cli('simulate', '--help');
     expect(sim.code).toBe(0);
-    expect(sim.out).toMatch(/--billing <mode> .*\(choices: "per-second",\s+"hourly"\)/s);
+    expect(sim.out).toMatch(/--billing <mode> .*\(choices:\s+"per-second",\s+"hourly"\)/s);
     for (const o of ['--trace <file>', '--days <n>', '--seed <n>', '--idle-grace <seconds>', '--max <n>']) expect(sim.out).toContain(o);
   });
 });
