@@ -94,6 +94,7 @@ export function viewOf(c: InstanceContext): InstanceView {
     forced: c.forced,
     since: c.at.since,
     warmStart: c.warm,
+    thenPark: c.thenPark,
   };
 }
 
@@ -130,6 +131,7 @@ export const instanceMachine = setup({
     drainThen: assign(({ event }) => ({ thenPark: event.type === 'DRAIN' && event.then === 'park' })),
     noDeadline: assign({ deadline: Number.MAX_SAFE_INTEGER }),
     parkingNow: assign({ thenPark: false, busy: false, warm: false }),
+    notParking: assign({ thenPark: false }),
     warmStart: assign({ warm: true }),
     emitStartAgent: emit(({ context }) => ({ type: 'startAgent' as const, key: context.key, pool: context.pool, instanceId: context.instanceId! })),
     emitDrainAgent: emit(({ context }) => ({ type: 'drainAgent' as const, key: context.key, pool: context.pool, instanceId: context.instanceId! })),
@@ -341,7 +343,8 @@ export const instanceMachine = setup({
         },
         terminating: {
           tags: TERMINATING.tags,
-          entry: [{ type: 'startDeadline', params: { timeout: 'terminateRetryMs' } }, ...TERMINATING.entry, 'emitTerminate'],
+          // Whatever the drain meant to do, the instance is not coming back to the warm pool now.
+          entry: [{ type: 'startDeadline', params: { timeout: 'terminateRetryMs' } }, 'notParking', ...TERMINATING.entry, 'emitTerminate'],
           on: {
             TERMINATE_FAILED: { actions: ['becauseEvent', 'report'] },
             // Re-enter to re-issue the terminate: the instance must never be left running.

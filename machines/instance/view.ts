@@ -36,6 +36,8 @@ export interface InstanceView extends Omit<PlannedInstance, 'phase'> {
   since: number;
   /** Started from parked since it last parked: its boot was a warm start, not a cold one. */
   warmStart: boolean;
+  /** Draining to park again rather than to be terminated. */
+  thenPark: boolean;
 }
 
 /** A view's report to the supervisor; `event` is what moved the instance (for the lifecycle log). */

@@ -71,8 +71,10 @@ export function warmPool(world: World, pool: PoolSpec, instances: readonly Insta
   const { target, why } = warmTarget(w, pool.name, world, planner);
   const ready = warm.filter((i) => i.phase === 'parked').sort(byKey);
   let have = warm.length;
-  // Agents at work park again after their job: supply the pool will have without priming.
-  const returning = w.afterJob === 'park' ? instances.filter((i) => i.phase === 'idle' || i.phase === 'busy').length : 0;
+  // Agents at work park again after their job: supply the pool will have without priming. So
+  // do those started from parked and still coming up, and those already draining to park.
+  const comingBack = (i: InstanceView) => i.phase === 'idle' || i.phase === 'busy' || (i.phase === 'booting' && i.warmStart === true) || (i.phase === 'draining' && i.thenPark === true);
+  let returning = w.afterJob === 'park' ? instances.filter(comingBack).length : 0;
   const out: Decision[] = [];
   for (const d of decided) {
     if (d.kind === 'launch' && d.purpose !== 'park' && ready.length > 0) {
@@ -80,6 +82,8 @@ export function warmPool(world: World, pool: PoolSpec, instances: readonly Insta
       const n = Math.min(d.count, ready.length);
       for (const i of ready.splice(0, n)) out.push({ kind: 'activate', pool: pool.name, key: i.key, reason: `instead of a cold boot: ${d.reason}` });
       have -= n;
+      // Started for a job, each comes back after it: not a gap to prime for.
+      if (w.afterJob === 'park') returning += n;
       if (d.count > n) out.push({ ...d, count: d.count - n });
     } else if (d.kind === 'drain' && w.afterJob === 'park' && have < w.max && !d.then && instances.find((i) => i.key === d.key)?.phase === 'idle') {
       out.push({ ...d, then: 'park', reason: `${d.reason}; parked again for the warm pool (${have} parked, target ${target}: ${why})` });

@@ -16,8 +16,12 @@ const launchWork = (count: number): Decision => ({ kind: 'launch', pool: 'defaul
 describe('warm pool: activation, re-parking, priming, eviction', () => {
   it.each<[string, WarmPoolSpec, InstanceView[], Decision[], number, string[]]>([
     // what                                              settings            instances                          decided by the other rules    now (h)  → decisions
-    ['a launch starts a parked instance instead', warm(), [parked(1), parked(2)], [launchWork(1)], 10, ['activate:k1', 'launch(park):1']],
-    ['more launches than parked: the rest boot cold', warm(), [parked(1)], [launchWork(3)], 10, ['activate:k1', 'launch:2', 'launch(park):2']],
+    ['a launch starts a parked instance instead (it parks again after its job: nothing to prime)', warm(), [parked(1), parked(2)], [launchWork(1)], 10, ['activate:k1']],
+    ['more launches than parked: the rest boot cold', warm(), [parked(1)], [launchWork(3)], 10, ['activate:k1', 'launch:2', 'launch(park):1']],
+    ['single-use: an instance started for a job does not come back', warm({ afterJob: 'terminate' }), [parked(1), parked(2)], [launchWork(1)], 10, ['activate:k1', 'launch(park):1']],
+    ['started from parked, still coming up: counts as coming back', warm({ size: 2 }), [parked(1), inst(2, 'booting', { warmStart: true })], [], 10, []],
+    ['a cold boot is not counted before it is at work', warm({ size: 2 }), [parked(1), inst(2, 'booting')], [], 10, ['launch(park):1']],
+    ['draining to park again: counts as coming back; draining to end: not', warm({ size: 3 }), [parked(1), inst(2, 'draining', { thenPark: true }), inst(3, 'draining')], [], 10, ['launch(park):1']],
     ['below target: priming', warm({ size: 3 }), [parked(1)], [], 10, ['launch(park):2']],
     ['agents at work will park again: no priming for them', warm({ size: 2 }), [parked(1), inst(2, 'busy')], [], 10, []],
     ['priming and parking instances count as warm', warm({ size: 2 }), [inst(1, 'priming'), inst(2, 'parking')], [], 10, []],
