@@ -35,5 +35,5 @@ describe('ours + warm pool in the bench', () => {
     expect(warm.metrics.storage_usd).toBeGreaterThan(cold.metrics.storage_usd);
     for (const m of [cold.metrics, warm.metrics]) expect(m.cost_usd).toBeCloseTo(m.compute_usd + m.storage_usd, 9);
     expect(warm.metrics.cost_usd).toBeGreaterThan(warm.metrics.compute_usd);
-  });
+  }, 30_000);
 });
