@@ -74,6 +74,8 @@ export interface ScatterPanel {
   /** Our policy over its knobs, one curve per knob; the default point is marked. */
   curves: readonly { knob: string; points: readonly ScatterPoint[] }[];
   ours: ScatterPoint;
+  /** Other settings of ours worth marking on their own (e.g. with the warm pool sized 'auto'). */
+  marks?: readonly ScatterPoint[];
 }
 
 /** Cost (log) against p95 wait (log of 1 + s), one panel per billing × concurrency. */
@@ -94,7 +96,8 @@ export function scatterSvg(title: string, panels: readonly ScatterPanel[]): stri
   panels.forEach((p, k) => {
     const ox = (k % cols) * (pw + m.l + m.r) + m.l;
     const oy = 40 + Math.floor(k / cols) * (ph + m.t + m.b) + m.t;
-    const all = [...p.peers, ...p.curves.flatMap((c) => c.points), p.ours];
+    const marks = p.marks ?? [];
+    const all = [...p.peers, ...p.curves.flatMap((c) => c.points), p.ours, ...marks];
     const cMin = Math.min(p.lowerBound, ...all.map((a) => a.cost)) * 0.9;
     const cMax = Math.max(...all.map((a) => a.cost)) * 1.1;
     const wMax = Math.max(10, ...all.map((a) => a.p95)) * 1.2;
@@ -124,6 +127,9 @@ export function scatterSvg(title: string, panels: readonly ScatterPanel[]): stri
       out.push(`<text x="${ox + pw + 8}" y="${oy + 14 + i * 14}" fill="${colors[i % colors.length]}">— ours, ${esc(c.knob)}</text>`);
     });
     out.push(`<circle cx="${n1(x(p.ours.p95))}" cy="${n1(y(p.ours.cost))}" r="5" fill="#2ca02c" stroke="#000"/><text x="${n1(x(p.ours.p95) + 7)}" y="${n1(y(p.ours.cost) + 4)}" font-weight="bold">ours (defaults)</text>`);
+    for (const q of marks) {
+      out.push(`<circle cx="${n1(x(q.p95))}" cy="${n1(y(q.cost))}" r="5" fill="#17becf" stroke="#000"><title>${esc(`${q.label}: $${q.cost.toFixed(2)}, p95 ${q.p95} s`)}</title></circle><text x="${n1(x(q.p95) + 7)}" y="${n1(y(q.cost) + 4)}" font-weight="bold">${esc(q.label)}</text>`);
+    }
     for (const q of p.peers) {
       out.push(`<rect x="${n1(x(q.p95) - 3)}" y="${n1(y(q.cost) - 3)}" width="6" height="6" fill="#d62728"><title>${esc(`${q.label}: $${q.cost.toFixed(2)}, p95 ${q.p95} s`)}</title></rect>`);
       out.push(`<text x="${n1(x(q.p95) + 6)}" y="${n1(y(q.cost) - 4)}" fill="#a00">${esc(q.label)}</text>`);
