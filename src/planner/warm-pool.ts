@@ -40,8 +40,12 @@ export function warmEnabled(w: WarmPoolSpec | undefined): w is WarmPoolSpec {
  * the stages expected while one parked instance is replaced (a cold boot and a park); none when
  * a cold boot already meets the wait target, `min` while the hour has too little history.
  */
-export function warmTarget(w: WarmPoolSpec, pool: string, world: Pick<World, 'now' | 'arrivals' | 'bootSeconds'>, planner: Pick<PlannerSettings, 'expectedBootSeconds'>): { target: number; why: string } {
+export function warmTarget(w: WarmPoolSpec, pool: string, world: Pick<World, 'now' | 'arrivals' | 'bootSeconds'>, planner: Pick<PlannerSettings, 'expectedBootSeconds'> & Partial<Pick<PlannerSettings, 'billing'>>): { target: number; why: string } {
   if (w.size !== 'auto') return { target: Math.max(w.size, w.min), why: `warm pool of ${w.size}` };
+  // Billed by the period (hourly), priming pays a whole period to park and every start opens
+  // another: a parked instance saves nothing a kept idle agent would not. Re-parking what was
+  // paid for anyway still happens; 'auto' primes nothing.
+  if (planner.billing && planner.billing.periodSeconds > 1) return { target: w.min, why: 'billed by the period: priming pays a whole period' };
   const boot = world.bootSeconds ?? planner.expectedBootSeconds;
   if (boot <= w.waitTargetSeconds) return { target: w.min, why: `a cold boot (${Math.round(boot)} s) meets the wait target (${w.waitTargetSeconds} s)` };
   // This hour, and the hour LOOK_AHEAD_MS ahead: the pool is primed before a busy hour begins.
@@ -64,9 +68,12 @@ const LOOK_AHEAD_MS = 30 * 60_000;
 export function warmPool(world: World, pool: PoolSpec, instances: readonly InstanceView[], decided: readonly Decision[], planner: PlannerSettings): Decision[] {
   const w = pool.warmPool;
   const warm = instances.filter(isWarm);
-  if (!warmEnabled(w)) {
-    // Warm pool switched off: what is parked goes.
-    return [...decided, ...warm.filter((i) => i.phase === 'parked').map((i) => evict(i, 'warm pool off for this pool'))];
+  // Billed by the period, a start from parked opens a period just as a cold launch does:
+  // 'auto' keeps no warm pool then (a fixed size is the operator's to choose).
+  const periodic = planner.billing.periodSeconds > 1;
+  if (!warmEnabled(w) || (w.size === 'auto' && periodic && w.min === 0)) {
+    const why = warmEnabled(w) ? "warm pool 'auto' keeps none when billed by the period" : 'warm pool off for this pool';
+    return [...decided, ...warm.filter((i) => i.phase === 'parked').map((i) => evict(i, why))];
   }
   const { target, why } = warmTarget(w, pool.name, world, planner);
   const ready = warm.filter((i) => i.phase === 'parked').sort(byKey);

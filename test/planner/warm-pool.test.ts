@@ -37,6 +37,12 @@ describe('warm pool: activation, re-parking, priming, eviction', () => {
     expect(brief(out)).toEqual(expected);
   });
 
+  it("'auto' billed by the hour keeps no warm pool: a start opens a paid hour as a cold launch does", () => {
+    const hourly = planner({ billing: { periodSeconds: 3600, minimumSeconds: 3600 } });
+    const out = warmPool(world(), pool({ warmPool: warm({ size: 'auto' }) }), [parked(1)], [launchWork(1)], hourly);
+    expect(brief(out)).toEqual(['launch:1', 'evict:k1']);
+  });
+
   it('stopping: every parked instance is evicted', () => {
     const out = warmPool(world({ mode: 'stopping' }), pool({ warmPool: warm() }), [parked(1), inst(2, 'priming')], [], planner());
     expect(brief(out)).toEqual(['evict:k1']);
@@ -70,5 +76,10 @@ describe("warm pool: the 'auto' target", () => {
   ] as const)('%s', (_what, perHour, burst, atH, nowH, waitTarget, target) => {
     const r = warmTarget(warm({ size: 'auto', waitTargetSeconds: waitTarget }), 'default', { now: T0 + nowH * H, arrivals: history(perHour, burst, atH) }, planner());
     expect(r.target).toBe(target);
+  });
+
+  it('billed by the hour: priming would pay a whole hour to park, so auto primes nothing', () => {
+    const r = warmTarget(warm({ size: 'auto' }), 'default', { now: T0 + (2 * 24 + 14.2) * H, arrivals: history(12, 3, 14) }, planner({ billing: { periodSeconds: 3600, minimumSeconds: 3600 } }));
+    expect(r).toEqual({ target: 0, why: 'billed by the period: priming pays a whole period' });
   });
 });
