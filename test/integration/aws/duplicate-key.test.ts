@@ -11,7 +11,7 @@ import type { Transition } from '../../../src/runtime/lifecycle-log.js';
 import type { SupervisorMachine } from '../../../machines/supervisor/supervisor.machine.js';
 import { startAwsProxy, type AwsProxy } from '../../helpers/aws-proxy.js';
 import { leaseMotoRegion, type MotoRegion } from '../../helpers/moto.js';
-import { captureLogger, clients, createCluster, droneSpec, testAwsConfig } from './support.js';
+import { captureLogger, clients, createCluster, droneSpec, testAwsConfig, waitFor } from './support.js';
 
 /**
  * Two live instances with one `dda:key`: a RunInstances whose answer is lost (the proxy
@@ -84,15 +84,6 @@ function run(source: QueueSource, logger: ReturnType<typeof captureLogger>['logg
   return { daemon, transitions, errors };
 }
 
-async function waitFor<T>(what: string, probe: () => T | undefined | false | null | Promise<T | undefined | false | null>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false && v !== null) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const GONE = new Set(['shutting-down', 'terminated']);
 const keyOf = (i: Instance) => i.Tags?.find((t) => t.Key === 'dda:key')?.Value;

@@ -8,7 +8,7 @@ import {
   type ECSClient,
   type Task,
 } from '@aws-sdk/client-ecs';
-import { afterEach, beforeEach, describe, expect, it, onTestFailed } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAwsProvider } from '../../../src/cloud/aws/index.js';
 import type { AwsConfig } from '../../../src/cloud/aws/settings.js';
 import { parseConfig, type Config } from '../../../src/config/config.js';
@@ -21,7 +21,7 @@ import type { QueueSnapshot, QueueSource, Stage } from '../../../src/ports/queue
 import { startDaemon, type Daemon } from '../../../src/runtime/daemon.js';
 import type { Transition } from '../../../src/runtime/lifecycle-log.js';
 import { leaseMotoRegion, type MotoRegion } from '../../helpers/moto.js';
-import { CLUSTER, captureLogger, clients, createCluster, droneSpec, motoProvider, testAwsConfig } from './support.js';
+import { CLUSTER, captureLogger, clients, createCluster, droneSpec, motoProvider, testAwsConfig, failureLogs, pause, waitFor } from './support.js';
 
 /**
  * The real daemon (streams, supervisor, instance actors, interpreter, AWS provider) against
@@ -159,27 +159,8 @@ function run(o: { source: QueueSource; cfg?: Config; aws?: Partial<AwsConfig>; h
   return { daemon, transitions, decisions };
 }
 
-/** Lines the daemon logged, printed only when the test fails. */
-function logs(): ReturnType<typeof captureLogger> {
-  const c = captureLogger();
-  onTestFailed(() => {
-    console.log(c.lines.slice(-80).join(''));
-  });
-  return c;
-}
 
-async function waitFor<T>(what: string, probe: () => T | undefined | false | null | Promise<T | undefined | false | null>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false && v !== null) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
-/** A span of time that is itself under test (longer than a grace), not a wait for something to happen. */
-const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const seen = (ts: Seen[], instance: string, pred: (t: Seen) => boolean) => ts.find((t) => t.instance === instance && pred(t));
 
@@ -283,7 +264,7 @@ async function plainInstance(tags: Record<string, string> = {}): Promise<string>
 
 describe('the daemon against moto: real instance actors through the whole lifecycle', () => {
   it('launches for a pending stage, starts the agent once registered, keeps it while busy, drains and terminates it when idle', async () => {
-    const { logger } = logs();
+    const { logger } = failureLogs();
     const q = new ScriptedQueue();
     // Another daemon's instance with a running agent and a build on it, in the same account and cluster.
     const theirs = motoProvider(moto, { daemonId: OTHER });
@@ -364,7 +345,7 @@ describe('the daemon against moto: real instance actors through the whole lifecy
   }, 30_000);
 
   it('ends a launch AWS refuses in terminated, with the reason, and leaks nothing', async () => {
-    const { logger } = logs();
+    const { logger } = failureLogs();
     const q = new ScriptedQueue();
     q.pending('s1');
     // A real refusal from moto: the instance profile does not exist.
@@ -388,7 +369,7 @@ describe('the daemon against moto: real instance actors through the whole lifecy
   }, 20_000);
 
   it('terminates an instance whose container instance never registers by the boot deadline', async () => {
-    const { logger } = logs();
+    const { logger } = failureLogs();
     const q = new ScriptedQueue();
     q.pending('s1');
     const r = run({ source: q, logger, cfg: config({ lifecycle: { bootTimeoutSeconds: 2 } }) });
@@ -410,7 +391,7 @@ describe('the daemon against moto: real instance actors through the whole lifecy
   }, 25_000);
 
   it('a new daemon adopts the fleet where the old one stopped, launches nothing twice, and leaves nothing behind', async () => {
-    const { logger } = logs();
+    const { logger } = failureLogs();
     const q = new ScriptedQueue();
     q.pending('s1');
     const a = run({ source: q, logger });
@@ -462,7 +443,7 @@ describe('the daemon against moto: real instance actors through the whole lifecy
   }, 35_000);
 
   it('reaps, now and then, the container instance and agent task of an instance ended behind its back; never another daemon\'s', async () => {
-    const { logger } = logs();
+    const { logger } = failureLogs();
     const q = new ScriptedQueue();
     const reaps: ReapedResource[][] = [];
     q.pending('s1');
@@ -508,7 +489,7 @@ describe('the daemon against moto: real instance actors through the whole lifecy
   }, 25_000);
 
   it('never touches another daemon\'s fleet, even while stopping to zero', async () => {
-    const { logger } = logs();
+    const { logger } = failureLogs();
     // Another daemon's idle agent, and an untagged instance, beside a daemon with an empty queue.
     const theirs = motoProvider(moto, { daemonId: OTHER });
     const other = await theirs.launch({ key: 'other-1', pool: 'default', demand: DEFAULT_DEMAND, concurrency: 1 });

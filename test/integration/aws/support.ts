@@ -1,3 +1,4 @@
+import { onTestFailed } from 'vitest';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { CreateClusterCommand, ECSClient, RegisterContainerInstanceCommand } from '@aws-sdk/client-ecs';
 import { pino, type Logger } from 'pino';
@@ -105,4 +106,27 @@ export function motoProvider(at: MotoRegion, opts: { daemonId?: string; clock?: 
     agents: opts.agents ?? (() => droneSpec()),
     bootTimeoutSeconds: 600,
   });
+}
+
+/** Poll `probe` every 100 ms until it gives something, or fail naming `what`. */
+export async function waitFor<T>(what: string, probe: () => T | undefined | false | null | Promise<T | undefined | false | null>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined && v !== false && v !== null) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** A span of time that is itself under test (longer than a grace), not a wait for something to happen. */
+export const pause = (ms: number): Promise<unknown> => new Promise((r) => setTimeout(r, ms));
+
+/** A logger whose last `lines` lines are printed only when the test fails. */
+export function failureLogs(lines = 80): ReturnType<typeof captureLogger> {
+  const c = captureLogger();
+  onTestFailed(() => {
+    console.log(c.lines.slice(-lines).join(''));
+  });
+  return c;
 }

@@ -1,6 +1,6 @@
 import { DescribeInstancesCommand, type EC2Client, type Instance } from '@aws-sdk/client-ec2';
 import { DescribeContainerInstancesCommand, DescribeTasksCommand, ListContainerInstancesCommand, ListTasksCommand, type ECSClient, type Task } from '@aws-sdk/client-ecs';
-import { afterEach, beforeEach, describe, expect, it, onTestFailed } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAwsProvider } from '../../../src/cloud/aws/index.js';
 import { parseConfig, type Config } from '../../../src/config/config.js';
 import { systemClock } from '../../../src/domain/clock.js';
@@ -11,7 +11,7 @@ import { startDaemon, type Daemon } from '../../../src/runtime/daemon.js';
 import type { Transition } from '../../../src/runtime/lifecycle-log.js';
 import { startAwsProxy, type AwsProxy } from '../../helpers/aws-proxy.js';
 import { leaseMotoRegion, type MotoRegion } from '../../helpers/moto.js';
-import { CLUSTER, captureLogger, clients, createCluster, droneSpec, registerAsEcsAgent, testAwsConfig } from './support.js';
+import { CLUSTER, captureLogger, clients, createCluster, droneSpec, registerAsEcsAgent, testAwsConfig, failureLogs, pause, waitFor } from './support.js';
 
 /**
  * The warm pool end to end: the real daemon (streams, supervisor, instance actors, planner,
@@ -106,26 +106,8 @@ function run(source: QueueSource, logger: ReturnType<typeof captureLogger>['logg
   return { daemon, transitions, decisions };
 }
 
-function logs(): ReturnType<typeof captureLogger> {
-  const c = captureLogger();
-  onTestFailed(() => {
-    console.log(c.lines.slice(-120).join(''));
-  });
-  return c;
-}
 
-async function waitFor<T>(what: string, probe: () => T | undefined | false | null | Promise<T | undefined | false | null>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false && v !== null) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
-/** A span of time that is itself under test, not a wait for something to happen. */
-const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const seen = (ts: Seen[], instance: string, pred: (t: Seen) => boolean) => ts.find((t) => t.instance === instance && pred(t));
 /** The leaf states one instance went through, in order: `from → to` of each transition. */
@@ -180,7 +162,7 @@ async function expectParked(id: string): Promise<void> {
 
 describe('the warm pool, the real daemon against moto', () => {
   it('primes one instance and parks it, starts it for a stage instead of a cold launch, parks it again after; a new daemon adopts it and evicts it on stop', async () => {
-    const { logger } = logs();
+    const { logger } = failureLogs(120);
     const q = new ScriptedQueue();
 
     // — 1. Priming: an empty queue, a warm pool of one. —
