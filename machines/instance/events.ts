@@ -24,6 +24,8 @@ export type InstanceEvent =
   | { type: 'INSTANCE_GONE'; now: number }
   /** Stopped by us and tagged parked: a warm-pool member, ready to be started. */
   | { type: 'PARKED'; now: number }
+  /** A parked instance no longer matches the launch settings (image, type): why. */
+  | { type: 'DRIFTED'; now: number; reason: string }
   // planner decisions
   /** `then: 'park'`: once nothing runs on it, park it (warm pool) instead of terminating it. */
   | { type: 'DRAIN'; now: number; reason: string; then?: 'park' }

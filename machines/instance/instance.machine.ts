@@ -40,6 +40,8 @@ export interface InstanceContext {
   thenPark: boolean;
   /** Started from parked (a warm start) since it last parked: its boot is not a cold one. */
   warm: boolean;
+  /** Parked, and no longer matching the launch settings: why (the planner evicts it). */
+  drift: string | null;
   /** The leaf state's meaning, set on entry from the same literal as its tags. */
   at: Place;
 }
@@ -92,6 +94,7 @@ export function viewOf(c: InstanceContext): InstanceView {
     pricePerHour: c.pricePerHour,
     reason: c.reason,
     forced: c.forced,
+    drift: c.drift,
     since: c.at.since,
     warmStart: c.warm,
     thenPark: c.thenPark,
@@ -133,6 +136,7 @@ export const instanceMachine = setup({
     parkingNow: assign({ thenPark: false, busy: false, warm: false }),
     notParking: assign({ thenPark: false }),
     warmStart: assign({ warm: true }),
+    recordDrift: assign(({ event }) => (event.type === 'DRIFTED' ? { drift: event.reason } : {})),
     emitStartAgent: emit(({ context }) => ({ type: 'startAgent' as const, key: context.key, pool: context.pool, instanceId: context.instanceId! })),
     emitDrainAgent: emit(({ context }) => ({ type: 'drainAgent' as const, key: context.key, pool: context.pool, instanceId: context.instanceId! })),
     emitTerminate: emit(({ context }) => ({ type: 'terminate' as const, key: context.key, pool: context.pool, instanceId: context.instanceId! })),
@@ -199,6 +203,7 @@ export const instanceMachine = setup({
       purpose: input.purpose ?? 'work',
       thenPark: false,
       warm: false,
+      drift: null,
       at: { state: '(new)', phase: 'requested', tags: [], since: input.now },
     };
   },
@@ -409,6 +414,7 @@ export const instanceMachine = setup({
           on: {
             ACTIVATE: { target: 'starting', actions: ['becauseEvent', 'warmStart'] },
             EVICT: { target: '#instance.draining.terminating', actions: 'becauseEvent' },
+            DRIFTED: { actions: ['recordDrift', 'report'] },
           },
         },
         starting: {

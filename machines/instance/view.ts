@@ -32,6 +32,8 @@ export interface InstanceView extends Omit<PlannedInstance, 'phase'> {
   reason: string;
   /** Ended or drained by something we did not choose (spot interruption, vanished, agent died). */
   forced: boolean;
+  /** Parked, and its image or launch settings differ from the current ones: why. */
+  drift: string | null;
   /** When it entered `state` (ms epoch). */
   since: number;
   /** Started from parked since it last parked: its boot was a warm start, not a cold one. */

@@ -54,6 +54,8 @@ export function fleetEvents(
   if (agent !== 'running' && agent !== 'pending' && wasUp) events.push({ type: 'AGENT_STOPPED', now: at });
   else if (isDrainWaiting(view) && agent !== 'running' && agent !== 'pending') events.push({ type: 'AGENT_STOPPED', now: at });
   if (facts.interrupted && !prev.interrupted) events.push({ type: 'SPOT_INTERRUPTION', now: at });
+  // A parked instance hears of drift until it knows (it may have parked after the cloud saw it).
+  if (obs.drift && view.phase === 'parked' && view.drift !== obs.drift) events.push({ type: 'DRIFTED', now: at, reason: obs.drift });
   return { events, facts };
 }
 

@@ -66,6 +66,8 @@ export interface InstanceView {
   pricePerHour: number;
   /** When it entered its present state (the warm pool's surplus rule reads it); absent = unknown. */
   since?: number;
+  /** Parked, and its image or launch settings differ from the current ones: why (evicted). */
+  drift?: string | null;
   /** Started from parked since it last parked (the warm pool counts it as coming back); absent = no. */
   warmStart?: boolean;
   /** Draining to park again, not to be terminated (the warm pool counts it as coming back); absent = no. */

@@ -13,7 +13,7 @@ import type { Decision, InstanceView, PlannerSettings, World } from './types.js'
  *   costs nothing while it stops and keeps its caches;
  * - priming: below target, counting the agents at work that will park again, launch instances
  *   to park;
- * - eviction: a parked instance too old, or unused above target for longer than its disk is
+ * - eviction: a parked instance drifted (image or launch settings changed), too old, or unused above target for longer than its disk is
  *   worth (until it costs more than priming another), is ended.
  */
 export const WARM_PHASES: ReadonlySet<InstanceView['phase']> = new Set(['priming', 'parking', 'parked']);
@@ -100,7 +100,10 @@ export function warmPool(world: World, pool: PoolSpec, instances: readonly Insta
   if (world.mode === 'stopping') return [...out, ...ready.map((i) => evict(i, 'daemon stopping'))];
   for (const i of ready) {
     const age = world.now - (i.launchedAt ?? world.now);
-    if (age > w.maxAgeSeconds * 1000) {
+    if (i.drift) {
+      out.push(evict(i, `drifted: ${i.drift}`));
+      have--;
+    } else if (age > w.maxAgeSeconds * 1000) {
       out.push(evict(i, `older than the warm pool's maximum age (${Math.round(age / 3_600_000)} h > ${Math.round(w.maxAgeSeconds / 3600)} h)`));
       have--;
     }

@@ -148,6 +148,18 @@ describe('supervisor as a pure function of (snapshot, event)', () => {
     expect(r.spawned).toEqual(['dda-t-1']);
   });
 
+  it('adopts a stopped instance tagged parked as parked, and tells it when it has drifted', () => {
+    const parkedObs = obs({ instanceId: 'i-p', key: 'old-p', state: 'stopped', agent: 'none', parkedAt: T0 - 3600 * S });
+    let r = run([fleet(parkedObs)]);
+    expect(fleetOf(r.snap).map((v) => [v.key, v.state, v.phase])).toEqual([['old-p', 'parked.ready', 'parked']]);
+    expect(r.sent).toEqual([]);
+    r = run([fleet({ ...parkedObs, drift: 'image ami-old, now ami-new' })], r.snap);
+    expect(r.sent).toEqual([{ to: 'old-p', event: { type: 'DRIFTED', now: T0, reason: 'image ami-old, now ami-new' } }]);
+    // A stopped instance without the parked tag was stopped by someone else: it is ended.
+    r = run([fleet(obs({ instanceId: 'i-s', key: 'old-s', state: 'stopped', agent: 'none' }))]);
+    expect(fleetOf(r.snap).map((v) => v.state)).toEqual(['draining.terminating']);
+  });
+
   it('leaves blindness for degraded when the queue went unknown meanwhile', () => {
     const r = run([fleet(), { type: 'FLEET_UNKNOWN', at: T0, error: 'x' }, { type: 'QUEUE_UNKNOWN', at: T0, error: '503' }, fleet()]);
     expect(modeOf(r.snap)).toBe('degraded');

@@ -55,6 +55,7 @@ const samples: InstanceEvent[] = [
   { type: 'ACTIVATE', now: NOW, reason: 'a stage waits' },
   { type: 'UNPARK_FAILED', now: NOW, reason: 'InsufficientInstanceCapacity' },
   { type: 'EVICT', now: NOW, reason: 'too old' },
+  { type: 'DRIFTED', now: NOW, reason: 'image ami-old, now ami-new' },
 ];
 
 /** The user's five phases, by the top of the state path (the test may read paths; src may not). */

@@ -28,6 +28,7 @@ describe('warm pool: activation, re-parking, priming, eviction', () => {
     ['an idle agent let go parks again (above target: kept a while)', warm({ size: 1 }), [parked(1), inst(2, 'idle')], [{ kind: 'drain', pool: 'default', key: 'k2', reason: 'WHY' }], 10, ['drain(then park):k2', 'hold:warm-surplus']],
     ['single-use: it is terminated instead', warm({ size: 1, afterJob: 'terminate' }), [parked(1), inst(2, 'idle')], [{ kind: 'drain', pool: 'default', key: 'k2', reason: 'WHY' }], 10, ['drain:k2']],
     ['at the pool max nothing more parks', warm({ size: 1, max: 1 }), [parked(1), inst(2, 'idle')], [{ kind: 'drain', pool: 'default', key: 'k2', reason: 'WHY' }], 10, ['drain:k2']],
+    ['drifted (a new image): evicted and replaced', warm({ size: 1 }), [parked(1, { drift: 'image ami-old, now ami-new' })], [], 10, ['evict:k1', 'launch(park):1']],
     ['too old: evicted and replaced', warm({ size: 1, maxAgeSeconds: 3600 }), [parked(1)], [], 10, ['evict:k1', 'launch(park):1']],
     ['above target, parked lately: kept (a hold)', warm({ size: 1 }), [parked(1), parked(2)], [], 10, ['hold:warm-surplus']],
     ['above target and unused longer than its disk is worth: evicted', warm({ size: 1 }), [parked(1), parked(2)], [], 12, ['evict:k1']],
