@@ -8,6 +8,11 @@ export interface ArrivalHistory {
   readonly days: number;
   /** Indexed by (day mod days) × 24 + hour; `day` says which day a slot holds now. */
   readonly slots: readonly ArrivalSlot[];
+  /**
+   * Watched time not yet written into its slot: quiet polls only add to this, so a poll with
+   * no arrival copies nothing (a replay polls every few seconds for months).
+   */
+  readonly open?: { readonly index: number; readonly day: number; readonly watchedMs: number };
 }
 
 export interface ArrivalSlot {
@@ -33,7 +38,17 @@ export function recordArrivals(h: ArrivalHistory, from: number, to: number, arri
   if (to <= from) return h;
   const day = Math.floor(to / DAY);
   const i = (day % h.days) * 24 + Math.floor((to % DAY) / HOUR);
-  const old = h.slots[i]!;
+  const arrivedAny = Object.values(arrivedByPool).some((n) => n > 0);
+  const open = h.open;
+  if (!arrivedAny && (!open || (open.index === i && open.day === day))) return { days: h.days, slots: h.slots, open: { index: i, day, watchedMs: (open?.watchedMs ?? 0) + (to - from) } };
+  const slots = h.slots.slice();
+  if (open) slots[open.index] = addTo(slots[open.index]!, open.day, open.watchedMs, {});
+  if (!arrivedAny) return { days: h.days, slots, open: { index: i, day, watchedMs: to - from } };
+  slots[i] = addTo(slots[i]!, day, to - from, arrivedByPool);
+  return { days: h.days, slots };
+}
+
+function addTo(old: ArrivalSlot, day: number, watchedMs: number, arrivedByPool: Readonly<Record<string, number>>): ArrivalSlot {
   const fresh = old.day === day ? old : { day, watchedMs: 0, arrived: {}, peak: {} };
   let arrived = fresh.arrived;
   let peak = fresh.peak;
@@ -42,9 +57,7 @@ export function recordArrivals(h: ArrivalHistory, from: number, to: number, arri
     arrived = { ...arrived, [pool]: (arrived[pool] ?? 0) + n };
     if (n > (peak[pool] ?? 0)) peak = { ...peak, [pool]: n };
   }
-  const slots = h.slots.slice();
-  slots[i] = { day, watchedMs: fresh.watchedMs + (to - from), arrived, peak };
-  return { days: h.days, slots };
+  return { day, watchedMs: fresh.watchedMs + watchedMs, arrived, peak };
 }
 
 /**
@@ -57,12 +70,16 @@ export function arrivalRate(h: ArrivalHistory, pool: string, now: number): { per
   let watchedMs = 0;
   let arrived = 0;
   let peak = 0;
+  const inWindow = (day: number) => day >= 0 && day <= today && day > today - h.days;
   for (let d = 0; d < h.days; d++) {
     const s = h.slots[d * 24 + hour]!;
-    if (s.day < 0 || s.day > today || s.day <= today - h.days) continue;
+    if (!inWindow(s.day)) continue;
     watchedMs += s.watchedMs;
     arrived += s.arrived[pool] ?? 0;
     peak = Math.max(peak, s.peak[pool] ?? 0);
   }
+  // The open time's slot holds its day or one `days` earlier, out of the window: no double count.
+  const open = h.open;
+  if (open && open.index % 24 === hour && inWindow(open.day)) watchedMs += open.watchedMs;
   return { perSecond: watchedMs > 0 ? arrived / (watchedMs / 1000) : 0, watchedMs, peak };
 }

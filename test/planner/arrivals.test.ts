@@ -20,6 +20,19 @@ describe('arrivals: what was seen, by hour of day', () => {
     expect({ perHour: Math.round(r.perSecond * 3600 * 100) / 100, watchedH: Math.round((r.watchedMs / H) * 100) / 100 }).toEqual({ perHour, watchedH });
   });
 
+  it('quiet polls add up without copying the slots, across hours and with arrivals between', () => {
+    let h = emptyHistory(3);
+    const slots0 = h.slots;
+    for (let m = 0; m < 60; m += 5) h = recordArrivals(h, DAY0 + 14 * H + m * 60_000, DAY0 + 14 * H + (m + 5) * 60_000 - 1, {});
+    expect(h.slots).toBe(slots0);
+    h = recordArrivals(h, DAY0 + 15 * H, DAY0 + 15 * H + 30 * 60_000, { default: 3 });
+    h = recordArrivals(h, DAY0 + 15 * H + 30 * 60_000, DAY0 + 16 * H - 1, {});
+    const at14 = arrivalRate(h, 'default', DAY0 + 14.5 * H);
+    const at15 = arrivalRate(h, 'default', DAY0 + 15.5 * H);
+    expect([Math.round(at14.watchedMs / 60_000), at14.perSecond]).toEqual([60, 0]);
+    expect([Math.round(at15.watchedMs / 60_000), Math.round(at15.perSecond * 3600 * 100) / 100, at15.peak]).toEqual([60, 3, 3]);
+  });
+
   it('keeps pools apart and leaves the history it was given unchanged', () => {
     const h0 = emptyHistory(2);
     const h1 = recordArrivals(h0, DAY0 + 14 * H, DAY0 + 15 * H - 1, { default: 4, arm: 1 });
