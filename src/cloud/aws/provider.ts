@@ -69,6 +69,7 @@ export class AwsCloudProvider implements CloudProvider {
         cluster: cfg.cluster,
         stopTimeoutSeconds: spec.stopTimeoutSeconds,
         watchdogIdleMinutes: this.watchdogMinutes(),
+        watchdogMaxHours: this.d.cfg.watchdogMaxHours,
         prefetchImage: park ? spec.image : undefined,
       });
     } catch (e) {

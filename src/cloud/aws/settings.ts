@@ -54,6 +54,8 @@ export interface AwsConfig {
   agentNetworkMode: 'host' | 'bridge';
   /** The instance shuts itself down after this long without a build container; 0 = off. */
   watchdogIdleMinutes: number;
+  /** The watchdog also shuts it down after this long running since its latest boot, builds or not; 0 = no limit. */
+  watchdogMaxHours: number;
   /** Per-pool AMI / instance types (DDA_POOL_<NAME>_AMI, DDA_POOL_<NAME>_INSTANCE_TYPES). */
   pools: Record<string, AwsPoolOverride>;
 }
@@ -94,6 +96,7 @@ export const awsEnv = z
     DDA_CAPACITY_BACKOFF_SECONDS: env.wholeNumber(300, 0, 86400),
     DDA_AGENT_MEMORY_MIB: env.wholeNumber(512, 64, 1_048_576),
     DDA_WATCHDOG_IDLE_MINUTES: env.wholeNumber(60, 0, 10080),
+    DDA_WATCHDOG_MAX_HOURS: env.wholeNumber(0, 0, 8760),
   })
   .transform(
     (e): Omit<AwsConfig, 'pools'> => ({
@@ -117,6 +120,7 @@ export const awsEnv = z
       agentMemoryMiB: e.DDA_AGENT_MEMORY_MIB,
       agentNetworkMode: e.DDA_AGENT_NETWORK_MODE!,
       watchdogIdleMinutes: e.DDA_WATCHDOG_IDLE_MINUTES,
+      watchdogMaxHours: e.DDA_WATCHDOG_MAX_HOURS,
     }),
   );
 

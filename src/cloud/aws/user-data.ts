@@ -11,6 +11,8 @@ export interface UserDataInput {
   stopTimeoutSeconds: number;
   /** 0 = no watchdog. */
   watchdogIdleMinutes: number;
+  /** Hard limit on one boot's running time, builds or not; 0 or absent = none. Needs the watchdog. */
+  watchdogMaxHours?: number;
   /**
    * Warm pool: pull this image (the agent's) before the ECS agent starts, so the container
    * instance registers only once the image is cached and a parked instance starts its agent
@@ -53,16 +55,31 @@ function prefetchLines(image: string): string[] {
  * this it would shut down a minute after every start. A priming instance (launched to be
  * parked) runs no build either; it is covered by the limit being at least the daemon's boot
  * deadline plus 5 minutes, by which time the daemon has parked it or is gone.
+ *
+ * The hard maximum exists because a hung build container would otherwise keep an orphaned
+ * instance busy, and paid for, forever. It counts from the latest boot too: a stopped instance
+ * costs no compute, and a parked instance started after days must not end at once.
  */
-function watchdogScript(idleMinutes: number): string {
+function watchdogScript(idleMinutes: number, maxHours: number): string {
+  const max = Math.floor(maxHours * 3600);
   return [
     '#!/bin/sh',
     '# dda-watchdog: shut down (= terminate) after a period with no build container.',
     'state=/var/lib/dda-watchdog/last-busy',
     'mkdir -p /var/lib/dda-watchdog',
     '[ -e "$state" ] || touch "$state"',
-    'booted=$(( $(date +%s) - $(cut -d. -f1 /proc/uptime) ))',
+    'up=$(cut -d. -f1 /proc/uptime)',
+    'booted=$(( $(date +%s) - up ))',
     '[ "$(stat -c %Y "$state")" -ge "$booted" ] || touch "$state"',
+    ...(max > 0
+      ? [
+          `if [ "$up" -ge ${max} ]; then`,
+          `  logger -t dda-watchdog "up \${up}s, past the hard maximum of ${max}s; shutting down"`,
+          '  shutdown -h now',
+          '  exit 0',
+          'fi',
+        ]
+      : []),
     `limit=${idleMinutes * 60}`,
     `if docker ps --format '{{.Names}}|{{.Label "com.amazonaws.ecs.cluster"}}' 2>/dev/null | awk -F'|' '$1 != "ecs-agent" && $2 == "" {busy=1} END {exit !busy}'; then`,
     '  touch "$state"',
@@ -99,7 +116,7 @@ export function buildUserData(input: UserDataInput): string {
   if (input.watchdogIdleMinutes > 0) {
     lines.push(
       "cat > /usr/local/bin/dda-watchdog <<'EOF'",
-      watchdogScript(input.watchdogIdleMinutes),
+      watchdogScript(input.watchdogIdleMinutes, input.watchdogMaxHours ?? 0),
       'EOF',
       'chmod 0755 /usr/local/bin/dda-watchdog',
       "cat > /etc/systemd/system/dda-watchdog.service <<'EOF'",

@@ -32,6 +32,7 @@ describe('loadAwsConfig', () => {
       volumeSizeGiB: 30,
       volumeType: 'gp3',
       watchdogIdleMinutes: 60,
+      watchdogMaxHours: 0,
       agentNetworkMode: 'host',
     });
   });
@@ -63,6 +64,7 @@ describe('loadAwsConfig', () => {
       market: 'spot',
       prices: { 'c7g.large': 0.0725, 'c6g.large': 0.068 },
       watchdogIdleMinutes: 0,
+      watchdogMaxHours: 0,
       pools: { 'arm-big': { instanceTypes: ['c7g.4xlarge'] } },
     });
   });

@@ -37,6 +37,7 @@ export function testAwsConfig(at: MotoRegion, over: Partial<AwsConfig> = {}): Aw
     agentMemoryMiB: 512,
     agentNetworkMode: 'host',
     watchdogIdleMinutes: 60,
+    watchdogMaxHours: 0,
     pools: {},
     ...over,
   };
