@@ -7,7 +7,7 @@
 export type InstanceEvent =
   // interpreter results
   | { type: 'LAUNCHED'; now: number; instanceId: string; launchedAt: number; pricePerHour: number }
-  | { type: 'LAUNCH_FAILED'; now: number; reason: string }
+  | { type: 'LAUNCH_FAILED'; now: number; reason: string; code?: string }
   | { type: 'AGENT_START_FAILED'; now: number; reason: string }
   | { type: 'DRAIN_STARTED'; now: number }
   | { type: 'DRAIN_FAILED'; now: number; reason: string }

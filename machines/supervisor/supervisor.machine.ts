@@ -244,7 +244,7 @@ export const supervisorMachine = setup({
         }
       } else if (event.event.type === 'LAUNCH_FAILED') {
         const count = (context.launchFailures[pool]?.count ?? 0) + 1;
-        enqueue.assign({ launchFailures: { ...context.launchFailures, [pool]: { count, lastAt: event.event.now, reason: event.event.reason } } });
+        enqueue.assign({ launchFailures: { ...context.launchFailures, [pool]: { count, lastAt: event.event.now, reason: event.event.reason, ...(event.event.code === 'CLOUD_THROTTLED' ? { throttled: true } : {}) } } });
       }
       enqueue.sendTo(event.key, event.event);
     }),

@@ -116,6 +116,12 @@ export const runtimeSchema = z.object({
   shutdownTimeoutSeconds: z.number().min(0.1).default(20),
   /** Clean up cloud leftovers no instance owns (container instances, tasks) this often. */
   reapSeconds: z.number().min(1).default(600),
+  /**
+   * Reaping circuit breaker: a round in which more than this share of the daemon's container
+   * instances (or of its agent tasks) looks orphaned at once is held with a warning: a cloud
+   * API answering strangely must not wipe a healthy fleet. 1 turns it off.
+   */
+  reapMaxShare: z.number().min(0).max(1).default(0.5),
   /** Daemon identity: tagged on everything it creates; two daemons never touch each other's fleet. */
   daemonId: z.string().regex(/^[a-zA-Z0-9_.-]{1,64}$/).default('dda'),
 });

@@ -4,10 +4,16 @@ import type { Decision, LaunchFailures, PlannerSettings } from './types.js';
 
 type BackoffSettings = Pick<PlannerSettings, 'launchBackoffSeconds' | 'launchBackoffMaxSeconds'>;
 
-/** The first failure is retried at the next tick; from the second on, back off exponentially. */
+/**
+ * The first failure is retried at the next tick; from the second on, back off exponentially.
+ * A throttled launch backs off from the first: retrying at once only adds to the rate AWS
+ * already refuses.
+ */
 export function launchBackoffUntil(f: LaunchFailures | undefined, planner: BackoffSettings): { until: number; failures: LaunchFailures } | null {
-  if (!f || f.count < 2) return null;
-  const ms = Math.min(planner.launchBackoffSeconds * 2 ** (f.count - 2), planner.launchBackoffMaxSeconds) * 1000;
+  if (!f) return null;
+  const steps = f.throttled === true ? f.count - 1 : f.count - 2;
+  if (steps < 0) return null;
+  const ms = Math.min(planner.launchBackoffSeconds * 2 ** steps, planner.launchBackoffMaxSeconds) * 1000;
   return { until: f.lastAt + ms, failures: f };
 }
 

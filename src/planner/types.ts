@@ -83,6 +83,8 @@ export interface LaunchFailures {
   count: number;
   lastAt: number;
   reason: string;
+  /** The last failure was the cloud throttling us (CLOUD_THROTTLED): back off from the first one. */
+  throttled?: boolean;
 }
 
 export type CloudView = { known: true } | { known: false; since: number; error: string };

@@ -87,6 +87,11 @@ export interface ReapedResource {
   reason: string;
 }
 
+/** `maxShare`: hold a round in which more than this share of ours looks orphaned at once (src/cloud/reap-breaker.ts). */
+export interface ReapOptions {
+  maxShare?: number;
+}
+
 export interface CloudProvider {
   readonly kind: string;
   launch(req: LaunchRequest, signal?: AbortSignal): Promise<LaunchResult>;
@@ -108,7 +113,8 @@ export interface CloudProvider {
    * Optional: clean up what this daemon left behind that no instance actor accounts for
    * (agent hosts whose instance is gone, agent tasks on no live host). Only this daemon's
    * resources. Instances themselves are not reaped here: the supervisor adopts every tagged
-   * instance and its lifecycle ends the ones that never boot.
+   * instance and its lifecycle ends the ones that never boot. A round in which too much looks
+   * orphaned at once is held (logged, nothing reaped, [] returned): see ReapOptions.
    */
-  reapOrphans?(signal?: AbortSignal): Promise<ReapedResource[]>;
+  reapOrphans?(signal?: AbortSignal, opts?: ReapOptions): Promise<ReapedResource[]>;
 }

@@ -94,7 +94,7 @@ export function createInterpreter(deps: InterpreterDeps): Interpreter {
       log.warn({ action: 'forgetAgent', key: c.cmd.key, instance: 'instanceId' in c.cmd ? c.cmd.instanceId : undefined, code: err.code, err: describeError(err) }, 'could not remove the agent from the CI server');
       return;
     }
-    send(c.cmd.key, { type: FAILED[c.cmd.type], now: clock.now(), reason: fail(c.cmd, err) });
+    send(c.cmd.key, { type: FAILED[c.cmd.type], now: clock.now(), reason: fail(c.cmd, err), ...(c.cmd.type === 'launch' ? { code: err.code } : {}) });
   }
 
   async function run(c: Call): Promise<void> {
@@ -113,7 +113,7 @@ export function createInterpreter(deps: InterpreterDeps): Interpreter {
           send(cmd.key, { type: 'LAUNCHED', now: clock.now(), instanceId: r.instanceId, launchedAt: r.launchedAt, pricePerHour: r.pricePerHour });
         } catch (e) {
           if (c.expired) return late(c, describeError(e));
-          send(cmd.key, { type: 'LAUNCH_FAILED', now: clock.now(), reason: fail(cmd, e) });
+          send(cmd.key, { type: 'LAUNCH_FAILED', now: clock.now(), reason: fail(cmd, e), ...(isDdaError(e) ? { code: e.code } : {}) });
         }
         return;
       }

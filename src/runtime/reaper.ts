@@ -20,7 +20,7 @@ export function reaper$(cloud: CloudProvider, d: StreamDeps): Observable<ReapedR
     exhaustMap(() =>
       defer(() => {
         const ac = new AbortController();
-        return from(reap(ac.signal)).pipe(
+        return from(reap(ac.signal, { maxShare: rt.reapMaxShare })).pipe(
           timeout({ first: deadlineMs, scheduler: d.scheduler, with: () => throwError(() => new DdaError('CLOUD_TIMEOUT', `${cloud.kind}: reaping orphans did not finish within ${rt.commandTimeoutSeconds} s`)) }),
           finalize(() => ac.abort()),
         );

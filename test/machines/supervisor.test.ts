@@ -111,6 +111,19 @@ describe('supervisor', () => {
     expect(s.sup.getSnapshot().context.launchFailures).toEqual({});
   });
 
+  it('a throttled launch failure is marked throttled and holds launches from the first one', () => {
+    const s = start();
+    s.sup.send({ type: 'FLEET', snapshot: { at: T0, instances: [] } });
+    s.sup.send({ type: 'QUEUE', snapshot: { at: T0, stages: [stage('1')] } });
+    s.sup.send({ type: 'TICK', now: T0 + 15 * S });
+    s.sup.send({ type: 'RESULT', key: 'dda-test-1', event: { type: 'LAUNCH_FAILED', now: T0 + 16 * S, reason: 'CLOUD_THROTTLED: RunInstances: RequestLimitExceeded', code: 'CLOUD_THROTTLED' } });
+    expect(s.sup.getSnapshot().context.launchFailures).toEqual({ default: { count: 1, lastAt: T0 + 16 * S, reason: 'CLOUD_THROTTLED: RunInstances: RequestLimitExceeded', throttled: true } });
+    s.sup.send({ type: 'TICK', now: T0 + 30 * S });
+    expect(s.commands.filter((c) => c.type === 'launch')).toHaveLength(1);
+    s.sup.send({ type: 'TICK', now: T0 + 46 * S });
+    expect(s.commands.filter((c) => c.type === 'launch')).toHaveLength(2);
+  });
+
   it('does not call a just-launched instance gone before the grace period', () => {
     const s = start();
     s.sup.send({ type: 'FLEET', snapshot: { at: T0, instances: [] } });

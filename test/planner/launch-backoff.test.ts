@@ -5,6 +5,7 @@ import { planner, S, T0 } from './fixtures.js';
 
 const need = (shortfall: number): Need => ({ wanted: shortfall, active: 0, shortfall, why: 'WHY' });
 const failed = (count: number) => ({ count, lastAt: T0, reason: 'CLOUD_FAILED: Invalid IAM Instance Profile name' });
+const throttled = (count: number) => ({ count, lastAt: T0, reason: 'CLOUD_THROTTLED: RunInstances: RequestLimitExceeded', throttled: true });
 
 describe('launch backoff', () => {
   it.each([
@@ -19,6 +20,31 @@ describe('launch backoff', () => {
     [30, 600],
   ])('%i failures in a row → wait %s s', (count, waitS) => {
     expect(launchBackoffUntil(count === 0 ? undefined : failed(count), planner())?.until ?? null).toBe(waitS === null ? null : T0 + waitS * S);
+  });
+
+  it.each([
+    // throttled failures in a row (the last one throttled) → wait (s): from the first, one doubling ahead
+    [1, 30],
+    [2, 60],
+    [3, 120],
+    [6, 600],
+    [30, 600],
+  ])('%i throttled failures in a row → wait %s s', (count, waitS) => {
+    expect(launchBackoffUntil(throttled(count), planner())?.until).toBe(T0 + waitS * S);
+  });
+
+  it.each([
+    // what                                           failures  now (s after last)  shortfall → hold?
+    ['a first throttled failure: hold', 1, 0, 2, true],
+    ['a first throttled failure, backoff over: launch', 1, 30, 2, false],
+    ['throttled but nothing to launch: nothing to hold', 1, 0, 0, false],
+  ])('%s', (_what, count, afterS, shortfall, holds) => {
+    const d = launchBackoff(T0 + afterS * S, 'default', throttled(count), need(shortfall), planner());
+    expect(d !== null).toBe(holds);
+  });
+
+  it('a throttled hold says so through the last error', () => {
+    expect(launchBackoff(T0, 'default', throttled(1), need(1), planner())?.reason).toBe('1 launches failed in a row (last: CLOUD_THROTTLED: RunInstances: RequestLimitExceeded): next try in 30 s (WHY)');
   });
 
   it.each([

@@ -63,6 +63,13 @@ function setup(over: { cloud?: Partial<CloudProvider>; source?: Partial<QueueSou
 }
 
 describe('interpreter: every command under a deadline', () => {
+  it('a failed launch carries the error code with its reason (the planner backs off for CLOUD_THROTTLED)', async () => {
+    const t = setup({ cloud: { launch: () => Promise.reject(new DdaError('CLOUD_THROTTLED', 'RunInstances: RequestLimitExceeded')) } });
+    t.interpreter.execute({ type: 'launch', key: 'k1', pool: 'default', purpose: 'work' });
+    await t.interpreter.idle();
+    expect(t.events.map((e) => e.event)).toEqual([{ type: 'LAUNCH_FAILED', now: T0, reason: 'CLOUD_THROTTLED: RunInstances: RequestLimitExceeded', code: 'CLOUD_THROTTLED' }]);
+  });
+
   it('a launch the cloud never answers fails at the deadline with CLOUD_TIMEOUT, its call aborted, and idle() settles', async () => {
     const aborted: string[] = [];
     const t = setup({ cloud: { launch: (_r, signal) => hanging(aborted, 'launch')(signal) } });
@@ -76,7 +83,7 @@ describe('interpreter: every command under a deadline', () => {
     expect(idle).toBe(false);
 
     await t.clock.runUntil(T0 + 61 * S);
-    expect(t.events).toEqual([{ key: 'k1', at: T0 + 60 * S, event: { type: 'LAUNCH_FAILED', now: T0 + 60 * S, reason: 'CLOUD_TIMEOUT: fake: launch did not answer within 60 s' } }]);
+    expect(t.events).toEqual([{ key: 'k1', at: T0 + 60 * S, event: { type: 'LAUNCH_FAILED', now: T0 + 60 * S, reason: 'CLOUD_TIMEOUT: fake: launch did not answer within 60 s', code: 'CLOUD_TIMEOUT' } }]);
     expect(aborted).toEqual(['launch']);
     expect(idle).toBe(true);
     expect(t.interpreter.inFlight).toBe(0);

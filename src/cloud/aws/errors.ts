@@ -7,7 +7,9 @@ import { DdaError, type ErrorCode } from '../../domain/errors.js';
 
 const CAPACITY = new Set(['InsufficientInstanceCapacity', 'SpotMaxPriceTooLow', 'Unsupported', 'InsufficientCapacity', 'InsufficientHostCapacity', 'InsufficientReservedInstanceCapacity']);
 const LIMIT = new Set(['InstanceLimitExceeded', 'VcpuLimitExceeded', 'MaxSpotInstanceCountExceeded']);
-const THROTTLED = new Set(['Throttling', 'ThrottlingException', 'RequestLimitExceeded', 'TooManyRequestsException', 'RequestThrottled', 'RequestThrottledException', 'SlowDown']);
+// The SDK's own list of throttling codes (@smithy/core retry) minus the quota-shaped ones
+// (ECS's LimitExceededException is a resource limit, not a rate).
+const THROTTLED = new Set(['Throttling', 'ThrottlingException', 'RequestLimitExceeded', 'TooManyRequestsException', 'RequestThrottled', 'RequestThrottledException', 'SlowDown', 'EC2ThrottledException', 'ThrottledException', 'PriorRequestNotComplete', 'BandwidthLimitExceeded']);
 const NOT_FOUND = new Set(['InvalidInstanceID.NotFound', 'InvalidSpotInstanceRequestID.NotFound']);
 const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
 const UNAVAILABLE_NAMES = new Set(['TimeoutError', 'AbortError', 'ServerException', 'InternalError', 'InternalFailure', 'ServiceUnavailable', 'ServiceUnavailableException', 'Unavailable']);
@@ -19,8 +21,18 @@ interface AwsLikeError {
   message?: unknown;
   $fault?: unknown;
   $metadata?: { httpStatusCode?: number };
+  $retryable?: { throttling?: boolean };
   cause?: unknown;
+  [THROTTLED_BEFORE]?: boolean;
 }
+
+/**
+ * Set by `watchThrottling` on an error that ends a call in which AWS throttled an earlier
+ * attempt: the SDK's retry then fails with whatever came last — a request timeout while it
+ * waited, the abort of the caller's deadline during its backoff sleep — and the throttling that
+ * caused it would otherwise read as "unavailable".
+ */
+const THROTTLED_BEFORE = Symbol.for('dda.aws.throttledBefore');
 
 function errorName(e: AwsLikeError): string {
   for (const v of [e.Code, e.name, e.code]) if (typeof v === 'string' && v !== '' && v !== 'Error') return v;
@@ -34,12 +46,50 @@ export function classifyAwsError(e: unknown): ErrorCode {
   const sysCode = typeof err.code === 'string' ? err.code : typeof (err.cause as AwsLikeError | undefined)?.code === 'string' ? ((err.cause as AwsLikeError).code as string) : '';
   if (CAPACITY.has(name)) return 'CLOUD_CAPACITY';
   if (LIMIT.has(name)) return 'CLOUD_LIMIT';
-  if (THROTTLED.has(name) || err.$metadata?.httpStatusCode === 429) return 'CLOUD_THROTTLED';
+  if (THROTTLED.has(name) || err.$metadata?.httpStatusCode === 429 || err.$retryable?.throttling === true) return 'CLOUD_THROTTLED';
   if (NOT_FOUND.has(name)) return 'CLOUD_NOT_FOUND';
-  if (NETWORK.has(sysCode) || NETWORK.has(name) || UNAVAILABLE_NAMES.has(name)) return 'CLOUD_UNAVAILABLE';
   const status = err.$metadata?.httpStatusCode;
-  if ((status !== undefined && status >= 500) || err.$fault === 'server') return 'CLOUD_UNAVAILABLE';
+  const unavailable = NETWORK.has(sysCode) || NETWORK.has(name) || UNAVAILABLE_NAMES.has(name) || (status !== undefined && status >= 500) || err.$fault === 'server';
+  if (unavailable) return err[THROTTLED_BEFORE] === true ? 'CLOUD_THROTTLED' : 'CLOUD_UNAVAILABLE';
   return 'CLOUD_FAILED';
+}
+
+interface Stack {
+  add(mw: unknown, opts: { step: 'initialize'; name: string }): void;
+  addRelativeTo(mw: unknown, opts: { relation: 'after'; toMiddleware: string; name: string }): void;
+}
+type Next = (args: unknown) => Promise<unknown>;
+
+/**
+ * Remembers, per call, whether any attempt was throttled (a middleware inside the SDK's retry
+ * sees every attempt), and marks the error the call finally fails with (one outside it), so
+ * `classifyAwsError` reads a timeout or an abort that followed throttling as CLOUD_THROTTLED.
+ */
+export function watchThrottling(client: { middlewareStack: unknown }): void {
+  const stack = client.middlewareStack as Stack;
+  const seen = new WeakSet<object>();
+  stack.addRelativeTo(
+    (next: Next, context: object) => async (args: unknown) => {
+      try {
+        return await next(args);
+      } catch (e) {
+        if (classifyAwsError(e) === 'CLOUD_THROTTLED') seen.add(context);
+        throw e;
+      }
+    },
+    { relation: 'after', toMiddleware: 'retryMiddleware', name: 'ddaSeeThrottledAttempts' },
+  );
+  stack.add(
+    (next: Next, context: object) => async (args: unknown) => {
+      try {
+        return await next(args);
+      } catch (e) {
+        if (seen.has(context) && typeof e === 'object' && e !== null && !Object.isFrozen(e)) (e as AwsLikeError)[THROTTLED_BEFORE] = true;
+        throw e;
+      }
+    },
+    { step: 'initialize', name: 'ddaMarkThrottledCalls' },
+  );
 }
 
 /**

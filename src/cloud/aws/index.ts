@@ -7,6 +7,7 @@ import type { Clock } from '../../domain/clock.js';
 import type { AgentSpec } from '../../ports/agent-spec.js';
 import type { CloudProvider } from '../../ports/cloud-provider.js';
 import { sdkEc2Api } from './ec2-api.js';
+import { watchThrottling } from './errors.js';
 import { sdkEcsApi } from './ecs-api.js';
 import { AwsCloudProvider } from './provider.js';
 
@@ -33,7 +34,9 @@ export const AWS_CONNECTION_TIMEOUT_MS = 5_000;
 /**
  * The AWS interpreter with real SDK clients. Throttling, 5xx and timed-out attempts are retried
  * by the SDK itself (adaptive mode: exponential backoff plus a client-side rate limiter that
- * slows down when AWS throttles); what still fails reaches the caller as a DdaError.
+ * slows down when AWS throttles); what still fails reaches the caller as a DdaError — as
+ * CLOUD_THROTTLED when AWS throttled the call, even if its last attempt timed out or the
+ * caller's deadline cut the SDK's backoff short.
  */
 export function createAwsProvider(cfg: AwsConfig, deps: AwsProviderOptions): CloudProvider & Required<Pick<CloudProvider, 'reapOrphans'>> {
   const common = {
@@ -46,5 +49,7 @@ export function createAwsProvider(cfg: AwsConfig, deps: AwsProviderOptions): Clo
   const handler = () => new NodeHttpHandler({ connectionTimeout: AWS_CONNECTION_TIMEOUT_MS, requestTimeout: AWS_REQUEST_TIMEOUT_MS, throwOnRequestTimeout: true });
   const ec2 = new EC2Client({ ...common, requestHandler: handler() });
   const ecs = new ECSClient({ ...common, requestHandler: handler() });
+  watchThrottling(ec2);
+  watchThrottling(ecs);
   return new AwsCloudProvider({ cfg, ec2: sdkEc2Api(ec2), ecs: sdkEcsApi(ecs, cfg.cluster), ...deps });
 }

@@ -6,7 +6,8 @@ import type { AwsConfig } from './settings.js';
 import type { Clock } from '../../domain/clock.js';
 import { DdaError, type ErrorCode } from '../../domain/errors.js';
 import type { AgentSpec } from '../../ports/agent-spec.js';
-import type { CloudProvider, FleetSnapshot, LaunchRequest, LaunchResult, ReapedResource } from '../../ports/cloud-provider.js';
+import type { CloudProvider, FleetSnapshot, LaunchRequest, LaunchResult, ReapOptions, ReapedResource } from '../../ports/cloud-provider.js';
+import { DEFAULT_REAP_MAX_SHARE, reapHold } from '../reap-breaker.js';
 import { CapacityMemory } from './capacity-memory.js';
 import type { Ec2Api } from './ec2-api.js';
 import type { EcsApi } from './ecs-api.js';
@@ -283,31 +284,49 @@ export class AwsCloudProvider implements CloudProvider {
    * is ours when it carries our tag (propagated from the instance by the ECS agent) or belongs
    * to an instance carrying it.
    */
-  async reapOrphans(signal?: AbortSignal): Promise<ReapedResource[]> {
+  async reapOrphans(signal?: AbortSignal, opts: ReapOptions = {}): Promise<ReapedResource[]> {
     const reaped: ReapedResource[] = [];
     const instances = await this.ourInstances(signal);
     const stateOf = new Map(instances.map((i) => [i.InstanceId ?? '', i.State?.Name ?? '']));
     const cis = await this.containerInstances(signal);
     const live = new Set<string>();
+    const dead: { ci: ContainerInstance & { containerInstanceArn: string; ec2InstanceId: string }; reason: string }[] = [];
+    let ours = 0;
     for (const ci of cis) {
       if (!ci.containerInstanceArn || !ci.ec2InstanceId || !isRegistered({ status: ci.status ?? '' })) continue;
-      const ours = ecsTagValue(ci.tags, TAG.daemon) === this.d.daemonId || stateOf.has(ci.ec2InstanceId);
-      if (!ours) continue;
+      if (ecsTagValue(ci.tags, TAG.daemon) !== this.d.daemonId && !stateOf.has(ci.ec2InstanceId)) continue;
+      ours++;
       const state = stateOf.get(ci.ec2InstanceId);
       if (state !== undefined && !GONE_STATES.has(state)) {
         live.add(ci.containerInstanceArn);
         continue;
       }
-      const reason = state === undefined ? 'its EC2 instance no longer exists' : `its EC2 instance is ${state}`;
+      dead.push({ ci: ci as (typeof dead)[number]['ci'], reason: state === undefined ? 'its EC2 instance no longer exists' : `its EC2 instance is ${state}` });
+    }
+    const retiring = new Set(dead.map((d) => d.ci.containerInstanceArn));
+    const tasks = (await this.ourTasks(signal, false)).filter((t) => t.taskArn && t.desiredStatus !== 'STOPPED');
+    // Tasks on a retiring container instance are counted (and stopped) with it.
+    const stray = tasks.filter((t) => !(t.containerInstanceArn && (live.has(t.containerInstanceArn) || retiring.has(t.containerInstanceArn))));
+    // Decided before anything is touched: a strange answer must not end half the fleet either.
+    const held = reapHold(
+      [
+        { what: 'container instances', candidates: dead.length, total: ours },
+        { what: 'agent tasks', candidates: stray.length, total: tasks.length },
+      ],
+      opts.maxShare ?? DEFAULT_REAP_MAX_SHARE,
+    );
+    if (held !== null) {
+      this.log.warn({ containerInstances: ours, deadContainerInstances: dead.length, tasks: tasks.length, strayTasks: stray.length, reapMaxShare: opts.maxShare ?? DEFAULT_REAP_MAX_SHARE }, held);
+      return [];
+    }
+    for (const { ci, reason } of dead) {
       const stopped = await this.retire({ arn: ci.containerInstanceArn, status: ci.status ?? '' }, ci.ec2InstanceId, 'reaped', signal);
       for (const task of stopped) reaped.push({ kind: 'task', id: task, reason: `its container instance was reaped (${reason})` });
       reaped.push({ kind: 'container-instance', id: ci.containerInstanceArn, reason });
     }
-    const tasks = await this.ourTasks(signal, false);
-    for (const t of tasks) {
-      if (!t.taskArn || t.desiredStatus === 'STOPPED' || (t.containerInstanceArn && live.has(t.containerInstanceArn))) continue;
+    for (const t of stray) {
       await this.call('StopTask', { task: t.taskArn }, () => this.d.ecs.stopTask(t.taskArn!, 'dda: orphan (no live container instance)', signal));
-      reaped.push({ kind: 'task', id: t.taskArn, reason: 'no live container instance' });
+      reaped.push({ kind: 'task', id: t.taskArn!, reason: 'no live container instance' });
     }
     // Logged by the runtime's reaper, once per resource however many rounds still list it.
     return reaped;

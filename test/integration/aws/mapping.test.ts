@@ -20,6 +20,10 @@ describe('AWS error mapping', () => {
     ['MaxSpotInstanceCountExceeded', 'CLOUD_LIMIT'],
     ['RequestLimitExceeded', 'CLOUD_THROTTLED'],
     ['ThrottlingException', 'CLOUD_THROTTLED'],
+    ['Throttling', 'CLOUD_THROTTLED'],
+    ['TooManyRequestsException', 'CLOUD_THROTTLED'],
+    ['EC2ThrottledException', 'CLOUD_THROTTLED'],
+    ['PriorRequestNotComplete', 'CLOUD_THROTTLED'],
     ['InvalidInstanceID.NotFound', 'CLOUD_NOT_FOUND'],
     ['InvalidAMIID.Malformed', 'CLOUD_FAILED'],
     ['UnauthorizedOperation', 'CLOUD_FAILED'],
@@ -33,6 +37,8 @@ describe('AWS error mapping', () => {
     expect(classifyAwsError(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }))).toBe('CLOUD_UNAVAILABLE');
     expect(classifyAwsError(err('TimeoutError', 0))).toBe('CLOUD_UNAVAILABLE');
     expect(classifyAwsError(err('Whatever', 429))).toBe('CLOUD_THROTTLED');
+    expect(classifyAwsError(err('Whatever', 400, { $retryable: { throttling: true } }))).toBe('CLOUD_THROTTLED');
+    expect(classifyAwsError(err('Whatever', 400, { $retryable: { throttling: false } }))).toBe('CLOUD_FAILED');
   });
 
   it('keeps messages one short line without keys, signatures or encoded blobs, and drops the raw error', () => {

@@ -204,6 +204,7 @@ describe('AWS provider against moto', () => {
     // Ended behind the daemon's back (watchdog, spot reclaim, a human): the ECS side stays.
     await ec2.send(new TerminateInstancesCommand({ InstanceIds: [dead.instanceId, theirs.instanceId] }));
 
+    // One of our two container instances: within the default share of 0.5, reaped.
     const reaped = await p.reapOrphans();
     expect(reaped.map((r) => r.kind).sort()).toEqual(['container-instance', 'task']);
     expect(reaped.find((r) => r.kind === 'container-instance')).toMatchObject({ id: deadCi, reason: 'its EC2 instance is terminated' });
@@ -213,5 +214,32 @@ describe('AWS provider against moto', () => {
     const o = (await p.describe()).instances.find((x) => x.instanceId === alive.instanceId)!;
     expect(o.agent).toBe('running');
     expect(await p.reapOrphans()).toEqual([]);
+  });
+
+  it('holds a round in which most of the fleet looks orphaned at once, says so in one warning, and reaps once the share is allowed', async () => {
+    const { logger, lines } = captureLogger();
+    const p = motoProvider(moto, { daemonId: 'd1', logger });
+    const launched = [];
+    for (const k of ['a', 'b', 'c']) {
+      const r = await p.launch(req(k));
+      await registerAsEcsAgent(ecs, r.instanceId);
+      await p.startAgent(r.instanceId, `dda-${k}`, 'default');
+      launched.push(r.instanceId);
+    }
+    // Two of three gone at once: what an API answering strangely would also look like.
+    await ec2.send(new TerminateInstancesCommand({ InstanceIds: launched.slice(0, 2) }));
+    const before = (await ecs.send(new ListContainerInstancesCommand({ cluster: CLUSTER }))).containerInstanceArns!;
+
+    expect(await p.reapOrphans(undefined, { maxShare: 0.5 })).toEqual([]);
+    const held = lines.map((l) => JSON.parse(l) as { level: number; msg: string }).filter((l) => l.msg.startsWith('reaping held'));
+    expect(held).toHaveLength(1);
+    expect(held[0]).toMatchObject({ level: 40, msg: 'reaping held: 2 of 3 container instances (67 %) look orphaned at once, more than runtime.reapMaxShare 0.5; nothing reaped this round' });
+    expect((await ecs.send(new ListContainerInstancesCommand({ cluster: CLUSTER }))).containerInstanceArns!.sort()).toEqual(before.sort());
+    const running = await ecs.send(new ListTasksCommand({ cluster: CLUSTER, desiredStatus: 'RUNNING' }));
+    expect(running.taskArns).toHaveLength(3);
+
+    const reaped = await p.reapOrphans(undefined, { maxShare: 1 });
+    expect(reaped.filter((r) => r.kind === 'container-instance')).toHaveLength(2);
+    expect((await ecs.send(new ListContainerInstancesCommand({ cluster: CLUSTER }))).containerInstanceArns).toHaveLength(1);
   });
 });
