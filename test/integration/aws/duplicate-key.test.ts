@@ -5,13 +5,13 @@ import { createAwsProvider } from '../../../src/cloud/aws/index.js';
 import { parseConfig } from '../../../src/config/config.js';
 import { systemClock } from '../../../src/domain/clock.js';
 import { DEFAULT_DEMAND } from '../../../src/domain/pool.js';
-import type { QueueSnapshot, QueueSource, Stage } from '../../../src/ports/queue-source.js';
+import type { QueueSource } from '../../../src/ports/queue-source.js';
 import { startDaemon, type Daemon } from '../../../src/runtime/daemon.js';
 import type { Transition } from '../../../src/runtime/lifecycle-log.js';
 import type { SupervisorMachine } from '../../../machines/supervisor/supervisor.machine.js';
 import { startAwsProxy, type AwsProxy } from '../../helpers/aws-proxy.js';
 import { leaseMotoRegion, type MotoRegion } from '../../helpers/moto.js';
-import { captureLogger, clients, createCluster, droneSpec, testAwsConfig, waitFor } from './support.js';
+import { captureLogger, clients, createCluster, droneSpec, testAwsConfig, waitFor, ScriptedQueue } from './support.js';
 
 /**
  * Two live instances with one `dda:key`: a RunInstances whose answer is lost (the proxy
@@ -45,17 +45,6 @@ afterEach(async () => {
   await Promise.all(daemons.splice(0).map((d) => d.halt()));
 });
 
-class Queue implements QueueSource {
-  readonly kind = 'script';
-  readonly drainStyle = 'signal' as const;
-  stages: Stage[] = [];
-  async probe(): Promise<void> {}
-  async poll(): Promise<QueueSnapshot> {
-    return { at: Date.now(), stages: this.stages.map((s) => ({ ...s })) };
-  }
-  async drainAgent(): Promise<void> {}
-  async forgetAgent(): Promise<void> {}
-}
 
 const config = () =>
   parseConfig({
@@ -129,7 +118,7 @@ describe('two live instances with one dda:key (a retried RunInstances the Client
   it('neither the launching daemon nor the next one crashes; each twin has one owner; nothing leaks', async () => {
     const { logger, lines } = captureLogger();
     onTestFailed(() => console.log(lines.slice(-60).join('')));
-    const q = new Queue();
+    const q = new ScriptedQueue();
     q.stages.push({ id: 's1', status: 'pending', demand: DEFAULT_DEMAND, createdAt: Date.now() });
 
     // — the launching daemon —

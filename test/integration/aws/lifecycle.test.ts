@@ -17,11 +17,11 @@ import { DdaError } from '../../../src/domain/errors.js';
 import { DEFAULT_DEMAND } from '../../../src/domain/pool.js';
 import type { Decision } from '../../../src/planner/types.js';
 import type { CloudProvider, ReapedResource } from '../../../src/ports/cloud-provider.js';
-import type { QueueSnapshot, QueueSource, Stage } from '../../../src/ports/queue-source.js';
+import type { QueueSource } from '../../../src/ports/queue-source.js';
 import { startDaemon, type Daemon } from '../../../src/runtime/daemon.js';
 import type { Transition } from '../../../src/runtime/lifecycle-log.js';
 import { leaseMotoRegion, type MotoRegion } from '../../helpers/moto.js';
-import { CLUSTER, captureLogger, clients, createCluster, droneSpec, motoProvider, testAwsConfig, failureLogs, pause, waitFor } from './support.js';
+import { CLUSTER, captureLogger, clients, createCluster, droneSpec, motoProvider, testAwsConfig, failureLogs, pause, waitFor, ScriptedQueue } from './support.js';
 
 /**
  * The real daemon (streams, supervisor, instance actors, interpreter, AWS provider) against
@@ -53,38 +53,6 @@ afterEach(async () => {
 
 // — the CI server, scripted —
 
-class ScriptedQueue implements QueueSource {
-  readonly kind = 'script';
-  readonly drainStyle = 'signal' as const;
-  stages: Stage[] = [];
-  /** While set, every poll fails: the queue is unknown. */
-  failure: DdaError | null = null;
-  readonly forgotten: string[] = [];
-
-  async probe(): Promise<void> {}
-  async poll(): Promise<QueueSnapshot> {
-    if (this.failure) throw this.failure;
-    return { at: Date.now(), stages: this.stages.map((s) => ({ ...s })) };
-  }
-  async drainAgent(): Promise<void> {}
-  async forgetAgent(agent: string): Promise<void> {
-    this.forgotten.push(agent);
-  }
-
-  pending(id: string): void {
-    this.stages.push({ id, status: 'pending', demand: DEFAULT_DEMAND, createdAt: Date.now() });
-  }
-  /** The agent (named by its instance id) accepts the stage and runs it. */
-  run(id: string, agent: string): void {
-    this.stages = this.stages.map((s) => (s.id === id ? { ...s, status: 'running', agent, startedAt: Date.now() } : s));
-  }
-  finish(id: string): void {
-    this.stages = this.stages.filter((s) => s.id !== id);
-  }
-  runningOn(agent: string): boolean {
-    return this.stages.some((s) => s.agent === agent);
-  }
-}
 
 // — the daemon under test —
 

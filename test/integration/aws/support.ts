@@ -6,6 +6,9 @@ import { createAwsProvider } from '../../../src/cloud/aws/index.js';
 import type { AwsConfig } from '../../../src/cloud/aws/settings.js';
 import type { Clock } from '../../../src/domain/clock.js';
 import type { AgentSpec } from '../../../src/ports/agent-spec.js';
+import type { QueueSnapshot, QueueSource, Stage } from '../../../src/ports/queue-source.js';
+import { DEFAULT_DEMAND } from '../../../src/domain/pool.js';
+import type { DdaError } from '../../../src/domain/errors.js';
 import type { MotoRegion } from '../../helpers/moto.js';
 
 /** Shared by the AWS tests (and meant for the lead's lifecycle tests against moto). */
@@ -130,4 +133,38 @@ export function failureLogs(lines = 80): ReturnType<typeof captureLogger> {
     console.log(c.lines.slice(-lines).join(''));
   });
   return c;
+}
+
+/** The CI queue as a test scripts it: stages pending, running on an agent (its instance id), done. */
+export class ScriptedQueue implements QueueSource {
+  readonly kind = 'script';
+  readonly drainStyle = 'signal' as const;
+  stages: Stage[] = [];
+  /** While set, every poll fails: the queue is unknown. */
+  failure: DdaError | null = null;
+  readonly forgotten: string[] = [];
+
+  async probe(): Promise<void> {}
+  async poll(): Promise<QueueSnapshot> {
+    if (this.failure) throw this.failure;
+    return { at: Date.now(), stages: this.stages.map((s) => ({ ...s })) };
+  }
+  async drainAgent(): Promise<void> {}
+  async forgetAgent(agent: string): Promise<void> {
+    this.forgotten.push(agent);
+  }
+
+  pending(id: string): void {
+    this.stages.push({ id, status: 'pending', demand: DEFAULT_DEMAND, createdAt: Date.now() });
+  }
+  /** The agent (named by its instance id) accepts the stage and runs it. */
+  run(id: string, agent: string): void {
+    this.stages = this.stages.map((s) => (s.id === id ? { ...s, status: 'running', agent, startedAt: Date.now() } : s));
+  }
+  finish(id: string): void {
+    this.stages = this.stages.filter((s) => s.id !== id);
+  }
+  runningOn(agent: string): boolean {
+    return this.stages.some((s) => s.agent === agent);
+  }
 }

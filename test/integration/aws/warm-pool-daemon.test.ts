@@ -4,14 +4,13 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAwsProvider } from '../../../src/cloud/aws/index.js';
 import { parseConfig, type Config } from '../../../src/config/config.js';
 import { systemClock } from '../../../src/domain/clock.js';
-import { DEFAULT_DEMAND } from '../../../src/domain/pool.js';
 import type { Decision } from '../../../src/planner/types.js';
-import type { QueueSnapshot, QueueSource, Stage } from '../../../src/ports/queue-source.js';
+import type { QueueSource } from '../../../src/ports/queue-source.js';
 import { startDaemon, type Daemon } from '../../../src/runtime/daemon.js';
 import type { Transition } from '../../../src/runtime/lifecycle-log.js';
 import { startAwsProxy, type AwsProxy } from '../../helpers/aws-proxy.js';
 import { leaseMotoRegion, type MotoRegion } from '../../helpers/moto.js';
-import { CLUSTER, captureLogger, clients, createCluster, droneSpec, registerAsEcsAgent, testAwsConfig, failureLogs, pause, waitFor } from './support.js';
+import { CLUSTER, captureLogger, clients, createCluster, droneSpec, registerAsEcsAgent, testAwsConfig, failureLogs, pause, waitFor, ScriptedQueue } from './support.js';
 
 /**
  * The warm pool end to end: the real daemon (streams, supervisor, instance actors, planner,
@@ -42,28 +41,6 @@ afterEach(async () => {
   await proxy.close();
 });
 
-class ScriptedQueue implements QueueSource {
-  readonly kind = 'script';
-  readonly drainStyle = 'signal' as const;
-  stages: Stage[] = [];
-
-  async probe(): Promise<void> {}
-  async poll(): Promise<QueueSnapshot> {
-    return { at: Date.now(), stages: this.stages.map((s) => ({ ...s })) };
-  }
-  async drainAgent(): Promise<void> {}
-  async forgetAgent(): Promise<void> {}
-
-  pending(id: string): void {
-    this.stages.push({ id, status: 'pending', demand: DEFAULT_DEMAND, createdAt: Date.now() });
-  }
-  run(id: string, agent: string): void {
-    this.stages = this.stages.map((s) => (s.id === id ? { ...s, status: 'running', agent, startedAt: Date.now() } : s));
-  }
-  finish(id: string): void {
-    this.stages = this.stages.filter((s) => s.id !== id);
-  }
-}
 
 function config(): Config {
   return parseConfig({
