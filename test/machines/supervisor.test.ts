@@ -2,14 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { createActor, type AnyActorRef } from 'xstate';
 import { parseConfig } from '../../src/config/config.js';
 import { DEFAULT_DEMAND } from '../../src/domain/pool.js';
-import type { ObservedInstance } from '../../src/ports/cloud-provider.js';
 import type { Stage } from '../../src/ports/queue-source.js';
 import type { InstanceCommand } from '../../machines/instance/events.js';
 import { fleetOf } from '../../machines/supervisor/selectors.js';
 import { supervisorMachine, type SupervisorEmitted } from '../../machines/supervisor/supervisor.machine.js';
+import { obs, S, T0 } from '../helpers/fleet.js';
 
-const T0 = 1_700_000_000_000;
-const S = 1000;
 
 function start(over: { pools?: unknown[] } = {}) {
   const cfg = parseConfig({ pools: over.pools ?? [{ name: 'default', max: 3 }], planner: { idleGraceSeconds: 60, blindHoldSeconds: 300 } });
@@ -32,18 +30,6 @@ function start(over: { pools?: unknown[] } = {}) {
   return { sup, emitted, commands, children };
 }
 
-const obs = (o: Partial<ObservedInstance> & { instanceId: string; key: string }): ObservedInstance => ({
-  pool: 'default',
-  state: 'running',
-  instanceType: 't3.xlarge',
-  market: 'on-demand',
-  pricePerHour: 0.17,
-  launchedAt: T0 - 600 * S,
-  registered: true,
-  agent: 'running',
-  draining: false,
-  ...o,
-});
 const stage = (id: string, agent?: string): Stage => ({ id, status: agent ? 'running' : 'pending', demand: DEFAULT_DEMAND, createdAt: T0, ...(agent ? { agent } : {}) });
 
 describe('supervisor', () => {

@@ -7,6 +7,7 @@ import type { InstanceEvent } from '../../machines/instance/events.js';
 import type { InstanceView } from '../../machines/instance/view.js';
 import { fleetOf, holdsOf, liveCount, modeOf, needsFastPolling, type SupervisorSnapshot } from '../../machines/supervisor/selectors.js';
 import { supervisorMachine, type SupervisorEmitted, type SupervisorEvent, type SupervisorInput } from '../../machines/supervisor/supervisor.machine.js';
+import { obs, S, T0 } from '../helpers/fleet.js';
 
 /**
  * The supervisor as a pure function: `transition(machine, snapshot, event)` gives the next
@@ -14,8 +15,6 @@ import { supervisorMachine, type SupervisorEmitted, type SupervisorEvent, type S
  * knows of each instance is the view that instance reported (INSTANCE_VIEW), never a child's
  * snapshot. Here the test plays the instances: it sends their reports itself.
  */
-const T0 = 1_700_000_000_000;
-const S = 1000;
 const cfg = parseConfig({ pools: [{ name: 'default', max: 3 }], planner: { idleGraceSeconds: 60, blindHoldSeconds: 300 } });
 const input: SupervisorInput = {
   now: T0,
@@ -45,18 +44,6 @@ function run(events: SupervisorEvent[], from: SupervisorSnapshot = initialTransi
   };
 }
 
-const obs = (o: Partial<ObservedInstance> & { instanceId: string; key: string }): ObservedInstance => ({
-  pool: 'default',
-  state: 'running',
-  instanceType: 't3.xlarge',
-  market: 'on-demand',
-  pricePerHour: 0.17,
-  launchedAt: T0 - 600 * S,
-  registered: true,
-  agent: 'running',
-  draining: false,
-  ...o,
-});
 const pending = (id: string) => ({ id, status: 'pending' as const, demand: DEFAULT_DEMAND, createdAt: T0 });
 const fleet = (...instances: ObservedInstance[]): SupervisorEvent => ({ type: 'FLEET', snapshot: { at: T0, instances } });
 const report = (v: InstanceView, event = 'TEST'): SupervisorEvent => ({ type: 'INSTANCE_VIEW', view: v, event });
