@@ -76,7 +76,7 @@ const PRIMING_BOOT = place('priming.booting', 'priming', 'changing');
 const PARKING = place('parked.parking', 'parking', 'changing');
 const PARK_RETRYING = place('parked.retrying', 'parking', 'changing');
 const PARKED = place('parked.ready', 'parked');
-const UNPARKING = place('parked.starting', 'booting', 'capacity', 'changing', 'warm-start');
+const UNPARKING = place('parked.starting', 'booting', 'capacity', 'changing');
 
 /** The instance as others see it. */
 export function viewOf(c: InstanceContext): InstanceView {

@@ -17,10 +17,9 @@ export type ViewPhase = 'requested' | 'booting' | 'idle' | 'busy' | 'draining' |
  *   fleet is worth describing often);
  * - `cancellable`: booting with no agent yet, so nothing can run on it;
  * - `drain-waiting`: draining, waiting for proof that nothing runs on it (it hears the
- *   drain-relevant facts on every observation);
- * - `warm-start`: starting from parked, until its container instance is back.
+ *   drain-relevant facts on every observation).
  */
-export type InstanceTag = 'capacity' | 'changing' | 'cancellable' | 'drain-waiting' | 'warm-start';
+export type InstanceTag = 'capacity' | 'changing' | 'cancellable' | 'drain-waiting';
 
 /** The planner's view of an instance (ids, times, price, cancellable), and what people need besides. */
 export interface InstanceView extends Omit<PlannedInstance, 'phase'> {
