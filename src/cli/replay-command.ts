@@ -31,8 +31,9 @@ export interface ReplayArgs {
   level: string;
   /** Serve the status page on a loopback port during the replay. */
   statusPage?: boolean;
-  out?: NodeJS.WritableStream & { isTTY?: boolean };
-  err?: NodeJS.WritableStream & { isTTY?: boolean };
+  /** The summary (default stdout) and the progress (default stderr). */
+  out?: { write(s: string): unknown; isTTY?: boolean };
+  err?: { write(s: string): unknown; isTTY?: boolean };
 }
 
 /**
