@@ -67,8 +67,9 @@ export async function runReplay(a: ReplayArgs, config: Config): Promise<void> {
 
   err.write(
     [
-      `No CI server configured: replaying ${days} days of real CI traffic (${w.jobs.length} jobs from ${traceName}) through the daemon,`,
-      'against a simulated CI server and cloud, in accelerated time. To drive a real fleet, set DRONE_SERVER_HOST (see README, Configuration).',
+      `No CI server configured: replaying ${days} days of real CI traffic (${w.jobs.length} jobs, ${traceName})`,
+      'through the daemon against a simulated CI server and cloud, in accelerated time.',
+      'To drive a real fleet, name a CI server (DRONE_SERVER_HOST and DRONE_SERVER_TOKEN; see README, Configuration).',
       `  lifecycle log  ${logPath ?? 'stdout'}${logPath ? '   (--logs prints it here instead)' : ''}`,
       ...(http ? [`  status page    ${http.url}/   (live while the replay runs${a.pace ? '' : '; --pace 600 slows it to ten simulated minutes a second'})`] : []),
       '',
