@@ -5,14 +5,7 @@ import { waitStats } from '../src/sim/report.js';
 import { simulate } from '../src/sim/simulate.js';
 import type { SimWorld } from '../src/sim/sim-world.js';
 import { readTrace, traceWindow, type TraceJob } from '../src/sim/trace.js';
-import { droneAutoscaler } from './policies/drone-autoscaler.js';
-import { gocdMesos } from './policies/gocd-mesos.js';
-import { originalDda } from './policies/original-dda.js';
-import { perJob } from './policies/per-job.js';
-import { staticPolicy } from './policies/static.js';
-import type { Policy } from './policies/types.js';
-import { woodpeckerAutoscaler } from './policies/woodpecker-autoscaler.js';
-import { runPolicy } from './policy-runner.js';
+import { peerPolicy, runPolicy, type PeerSpec } from '../src/sim/peers/index.js';
 import { Sampler, type SeriesPoint } from './sampler.js';
 
 export type Billing = 'second' | 'hour';
@@ -30,12 +23,7 @@ export type PolicySpec =
       /** Runtime cadence overrides (seconds), for what-if runs. */
       runtime?: { queuePollSeconds?: number; fleetPollSeconds?: number; tickSeconds?: number };
     }
-  | { kind: 'static'; n: number }
-  | { kind: 'drone'; min: number; max: number }
-  | { kind: 'woodpecker'; min: number; max: number }
-  | { kind: 'gocd' }
-  | { kind: 'original' }
-  | { kind: 'per-job' };
+  | PeerSpec;
 
 export interface RunSpec {
   id: string;
@@ -97,33 +85,7 @@ export function loadWindow(path: string, days?: number): { jobs: TraceJob[]; sta
   return traceWindow(all, days !== undefined ? { days } : {});
 }
 
-/** Peak agents the trace would need if every job started on arrival. */
-export function peakAgents(jobs: readonly TraceJob[], concurrency: number): number {
-  const ev: [number, number][] = [];
-  for (const j of jobs) ev.push([j.createdAt, 1], [j.createdAt + j.durationMs, -1]);
-  ev.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-  let n = 0;
-  let peak = 0;
-  for (const [, d] of ev) peak = Math.max(peak, (n += d));
-  return Math.ceil(peak / concurrency);
-}
-
-export function peerPolicy(p: Exclude<PolicySpec, { kind: 'ours' }>, concurrency: number): Policy {
-  switch (p.kind) {
-    case 'static':
-      return staticPolicy(p.n);
-    case 'drone':
-      return droneAutoscaler({ min: p.min, max: p.max, concurrency });
-    case 'woodpecker':
-      return woodpeckerAutoscaler({ min: p.min, max: p.max, concurrency });
-    case 'gocd':
-      return gocdMesos();
-    case 'original':
-      return originalDda();
-    case 'per-job':
-      return perJob({ concurrency });
-  }
-}
+export { peakAgents, peerPolicy } from '../src/sim/peers/index.js';
 
 /** Our daemon's config for a spec: the pool (with its warm pool, if any), the planner knobs, the runtime cadence. */
 export function oursConfig(p: Extract<PolicySpec, { kind: 'ours' }>, concurrency: number, billing: Billing, price: number): Config {
@@ -160,7 +122,7 @@ export async function runWindow(spec: RunSpec, w: { jobs: readonly TraceJob[]; s
     });
     world = r.world;
   } else {
-    world = await runPolicy({ policy: peerPolicy(spec.policy, spec.concurrency), jobs: w.jobs, start: w.start, end: w.end, pool, billing, seed: spec.seed, pricePerHour: spec.price, sampler });
+    world = await runPolicy({ policy: peerPolicy(spec.policy, spec.concurrency), jobs: w.jobs, start: w.start, end: w.end, pool, billing, seed: spec.seed, pricePerHour: spec.price, onStep: (wd, now) => sampler.sample(wd, now) });
   }
   const s = world.stats;
   const paidHours = s.costUsd / spec.price;

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { describeError } from '../domain/errors.js';
-import { BILLING_MODES, count, integer, isoDate, nonNegative, positive, positiveInteger, warmPoolSize, type BillingMode } from './options.js';
+import { BILLING_MODES, budget, count, integer, isoDate, nonNegative, positive, positiveInteger, warmPoolSize, type BillingMode } from './options.js';
 import { bundledTrace, projectRoot } from './paths.js';
 
 /*
@@ -19,6 +19,8 @@ interface Knobs {
   warmBuffer?: number;
   concurrency?: number;
   max?: number;
+  fleetMax?: number;
+  budget?: number;
   warmPool?: number | 'auto';
   waitTarget?: number;
 }
@@ -39,7 +41,9 @@ const simKnobs = (c: Command) =>
     .addOption(new Option('--idle-grace <seconds>', 'per-second billing: let an idle agent go after this long').argParser(nonNegative('--idle-grace')))
     .addOption(new Option('--warm-buffer <n>', 'idle agents kept beyond demand while there is work').argParser(count('--warm-buffer')))
     .addOption(new Option('--concurrency <n>', 'agent slots per instance').argParser(positiveInteger('--concurrency')))
-    .addOption(new Option('--max <n>', 'max instances per pool').argParser(count('--max')))
+    .addOption(new Option('--max <n>', 'max instances per pool (the fleet max and the budget apply as well)').argParser(count('--max')))
+    .addOption(new Option('--fleet-max <n>', 'max instances of the whole fleet, all pools (planner.maxInstances, default 16)').argParser(count('--fleet-max')))
+    .addOption(new Option('--budget <usd-per-hour>', 'spend limit of the whole fleet, USD per hour; none or 0: no budget (planner.budgetPerHour, default 5)').argParser(budget('--budget')))
     .addOption(new Option('--warm-pool <auto|n>', 'parked instances kept per pool, started in seconds instead of a cold boot: a number, or auto (sized per hour of day from the arrivals seen)').argParser(warmPoolSize('--warm-pool')))
     .addOption(new Option('--wait-target <seconds>', 'with --warm-pool auto: the p95 build wait to aim for').argParser(positive('--wait-target')));
 
@@ -71,11 +75,15 @@ simKnobs(
     .description('the daemon; with no CI server configured it replays the bundled trace on the simulated cloud')
     .option('--config <file>', 'settings file (JSON: pools, planner, lifecycle, runtime)')
     .option('--drain-on-exit', 'on SIGTERM drain the fleet to zero before exiting (default: leave it for the next daemon to adopt)')
-    .option('--inspect', 'serve the XState inspector on a local WebSocket (development)'),
-).action(async (opts: Knobs & { drainOnExit?: boolean; inspect?: boolean }) => {
+    .option('--inspect', 'serve the XState inspector on a local WebSocket (development)')
+    .option('--logs', 'embedded replay: print the lifecycle log to stdout instead of a file')
+    .option('--log-file <path>', 'embedded replay: write the lifecycle log here (default: dda-replay-<time>.log in the temp dir)')
+    .addOption(new Option('--pace <seconds>', 'embedded replay: simulated seconds per wall second, to watch the status page (default: as fast as it goes)').argParser(positive('--pace'))),
+).action(async (opts: Knobs & { drainOnExit?: boolean; inspect?: boolean; logs?: boolean; logFile?: string; pace?: number }) => {
   const config = await configFrom(opts);
   const { runDaemon } = await import('./run-command.js');
-  await runDaemon({ config, env: process.env, drainOnExit: Boolean(opts.drainOnExit), inspect: Boolean(opts.inspect), bundledTrace: bundledTrace() });
+  const replay = { ...(opts.logs ? { logs: true } : {}), ...(opts.logFile !== undefined ? { logFile: opts.logFile } : {}), ...(opts.pace !== undefined ? { pace: opts.pace } : {}) };
+  await runDaemon({ config, env: process.env, drainOnExit: Boolean(opts.drainOnExit), inspect: Boolean(opts.inspect), bundledTrace: bundledTrace(), replay });
 });
 
 program

@@ -52,6 +52,14 @@ export const isoDate: Parse<number> = (flag) => (v) => {
   return t;
 };
 
+/** USD per hour, or no budget at all: `none` or `0` (Infinity: no launch is ever held back on spend). */
+export const budget: Parse<number> = (flag) => (v) => {
+  if (v.trim() === 'none') return Infinity;
+  const n = numberOf(v);
+  if (!Number.isFinite(n) || n < 0) throw new DdaError('USAGE', `${flag} must be USD per hour (a non-negative number), or none (0 also means none), not "${v}"`);
+  return n === 0 ? Infinity : n;
+};
+
 export const BILLING_MODES = ['per-second', 'hourly'] as const;
 export type BillingMode = (typeof BILLING_MODES)[number];
 

@@ -7,7 +7,6 @@ import { startDaemon, type Daemon } from '../runtime/daemon.js';
 import { FleetView } from '../http/fleet-view.js';
 import { startStatusServer } from '../http/status-server.js';
 import { resolveBackends } from './backends.js';
-import { runSimulation } from './simulate-command.js';
 
 export interface RunArgs {
   config: Config;
@@ -15,21 +14,23 @@ export interface RunArgs {
   drainOnExit: boolean;
   inspect: boolean;
   bundledTrace: string;
+  /** The embedded replay's own options (`--logs`, `--log-file`, `--pace`); ignored with a CI server. */
+  replay?: { logs?: boolean; logFile?: string; pace?: number };
 }
 
 /**
  * The daemon. With no CI server configured it runs the embedded default: the bundled trace on
- * the simulated CI server and cloud, in accelerated (virtual) time, with lifecycle logs and a
- * summary. Otherwise it polls the configured CI server and drives the configured cloud.
+ * the simulated CI server and cloud, in accelerated (virtual) time, with progress, the status
+ * page and a summary (replay-command.ts). Otherwise it polls the configured CI server and drives the configured cloud.
  */
 export async function runDaemon(a: RunArgs): Promise<void> {
   const clock = systemClock;
-  const logger = createLogger({ clock, level: a.env.DDA_LOG_LEVEL ?? 'info' });
+  const level = a.env.DDA_LOG_LEVEL ?? 'info';
+  const logger = createLogger({ clock, level });
   const backends = await resolveBackends(a.env, a.config, { clock, logger });
   if (!backends) {
-    logger.info({ trace: a.bundledTrace }, 'no CI server configured: replaying the bundled trace on the simulated cloud (virtual time)');
-    logger.flush();
-    await runSimulation({ trace: a.bundledTrace, logs: true }, a.config);
+    const { runReplay } = await import('./replay-command.js');
+    await runReplay({ trace: a.bundledTrace, level, ...a.replay }, a.config);
     return;
   }
   try {

@@ -26,18 +26,25 @@ export function loadConfigFile(path: string | undefined): Config {
  */
 export function withOverrides(
   cfg: Config,
-  o: { billing?: 'per-second' | 'hourly'; idleGrace?: number; concurrency?: number; warmBuffer?: number; max?: number; warmPool?: number | 'auto'; waitTarget?: number },
+  o: { billing?: 'per-second' | 'hourly'; idleGrace?: number; concurrency?: number; warmBuffer?: number; max?: number; fleetMax?: number; budget?: number; warmPool?: number | 'auto'; waitTarget?: number },
 ): Config {
   const c = structuredClone(cfg);
   if (o.billing === 'hourly') c.planner.billing = { periodSeconds: 3600, minimumSeconds: 3600 };
   if (o.billing === 'per-second') c.planner.billing = { periodSeconds: 1, minimumSeconds: 60 };
   if (o.idleGrace !== undefined) c.planner.idleGraceSeconds = o.idleGrace;
   if (o.warmBuffer !== undefined) c.planner.warmBuffer = o.warmBuffer;
+  if (o.fleetMax !== undefined) c.planner.maxInstances = o.fleetMax;
+  // No budget (Infinity) is a command-line choice the file format cannot hold: checked as the
+  // largest budget, set after.
+  const noBudget = o.budget === Infinity;
+  if (o.budget !== undefined) c.planner.budgetPerHour = noBudget ? Number.MAX_VALUE : o.budget;
   for (const p of c.pools) {
     if (o.concurrency !== undefined) p.concurrency = o.concurrency;
     if (o.max !== undefined) p.max = o.max;
     if (o.warmPool !== undefined && p.warmPool) p.warmPool.size = o.warmPool;
     if (o.waitTarget !== undefined && p.warmPool) p.warmPool.waitTargetSeconds = o.waitTarget;
   }
-  return parseConfig(c);
+  const parsed = parseConfig(c);
+  if (noBudget) parsed.planner.budgetPerHour = Infinity;
+  return parsed;
 }

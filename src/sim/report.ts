@@ -1,4 +1,29 @@
+import type { CapName, CapUse } from './caps-watch.js';
 import type { SimStats } from './sim-world.js';
+
+/** One cap: its setting, how long it held launches back, and how many jobs waited behind it. */
+export interface CapReport {
+  bound_s: number;
+  jobs_waited: number;
+}
+
+/** Which caps bound during the run; the limits are the settings the run had. */
+export interface CapsReport {
+  /** Max instances per pool, by pool. */
+  pool_max: CapReport & { limits: Record<string, number> };
+  /** Max instances of the whole fleet. */
+  fleet_max: CapReport & { limit: number };
+  /** USD per hour, whole fleet; null: no budget. */
+  budget: CapReport & { limit_usd_per_hour: number | null };
+}
+
+/** What buildReport needs to report the caps: what bound (CapsWatch) and the settings. */
+export interface CapsInput {
+  use: Record<CapName, CapUse>;
+  poolMax: Record<string, number>;
+  fleetMax: number;
+  budgetPerHour: number;
+}
 
 /** The headline numbers of a simulated run; snake_case keys are the `--json` contract. */
 export interface SimReport {
@@ -29,6 +54,8 @@ export interface SimReport {
   /** Parked (stopped) instances at the end: the warm pool, costing only their disks. */
   parked_left: number;
   utilisation: number;
+  /** Which caps held launches back, for how long (simulated seconds) and how many jobs waited behind them. */
+  caps: CapsReport;
   simulated_days_per_wall_second: number;
   wall_seconds: number;
 }
@@ -46,7 +73,23 @@ export function waitStats(waitsMs: readonly number[]): { wait_p50_s: number; wai
   return { wait_p50_s: s(percentile(waits, 0.5)), wait_p95_s: s(percentile(waits, 0.95)), wait_p99_s: s(percentile(waits, 0.99)), wait_max_s: s(waits[waits.length - 1] ?? 0) };
 }
 
-export function buildReport(s: SimStats, o: { start: number; end: number; instancesLeft: number; parkedLeft?: number; wallMs: number; concurrency: number }): SimReport {
+const noCaps: CapsInput = {
+  use: { pool_max: { boundMs: 0, jobsWaited: 0 }, fleet_max: { boundMs: 0, jobsWaited: 0 }, budget: { boundMs: 0, jobsWaited: 0 } },
+  poolMax: {},
+  fleetMax: 0,
+  budgetPerHour: 0,
+};
+
+function capsReport(c: CapsInput): CapsReport {
+  const one = (cap: CapName): CapReport => ({ bound_s: Math.round(c.use[cap].boundMs / 1000), jobs_waited: c.use[cap].jobsWaited });
+  return {
+    pool_max: { limits: { ...c.poolMax }, ...one('pool_max') },
+    fleet_max: { limit: c.fleetMax, ...one('fleet_max') },
+    budget: { limit_usd_per_hour: Number.isFinite(c.budgetPerHour) ? c.budgetPerHour : null, ...one('budget') },
+  };
+}
+
+export function buildReport(s: SimStats, o: { start: number; end: number; instancesLeft: number; parkedLeft?: number; wallMs: number; concurrency: number; caps?: CapsInput }): SimReport {
   const days = (o.end - o.start) / 86_400_000;
   const r2 = (n: number) => Math.round(n * 100) / 100;
   return {
@@ -70,6 +113,7 @@ export function buildReport(s: SimStats, o: { start: number; end: number; instan
     instances_left: o.instancesLeft,
     parked_left: o.parkedLeft ?? 0,
     utilisation: s.instanceMs > 0 ? r2(s.jobMs / (s.instanceMs * o.concurrency)) : 0,
+    caps: capsReport(o.caps ?? noCaps),
     simulated_days_per_wall_second: o.wallMs > 0 ? r2(days / (o.wallMs / 1000)) : 0,
     wall_seconds: r2(o.wallMs / 1000),
   };
@@ -86,9 +130,32 @@ export function formatReport(r: SimReport): string {
     ['launches', `${r.launches}${r.launch_failures ? ` (${r.launch_failures} failed)` : ''}`],
     ['parks / warm starts', `${r.parks} / ${r.unparks}${r.unpark_failures ? ` (${r.unpark_failures} failed)` : ''}`],
     ['utilisation', `${Math.round(r.utilisation * 100)} %`],
+    ['caps bound', formatCaps(r.caps)],
     ['instances left', `${r.instances_left}${r.parked_left ? ` running, ${r.parked_left} parked` : ''}`],
     ['speed', `${r.simulated_days_per_wall_second} simulated days per wall second (${r.wall_seconds} s)`],
   ];
   const w = Math.max(...rows.map(([k]) => k.length));
   return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n');
+}
+
+/** A duration for people: 94 s, 351 s, 12 min, 3.4 h, 6.1 d. */
+export function humanSeconds(s: number): string {
+  if (s < 600) return `${Math.round(s)} s`;
+  if (s < 7_200) return `${Math.round(s / 60)} min`;
+  if (s < 172_800) return `${(s / 3_600).toFixed(1)} h`;
+  return `${(s / 86_400).toFixed(1)} d`;
+}
+
+/** "none", or each cap that bound: its setting, for how long, and the jobs that waited behind it. */
+export function formatCaps(c: CapsReport): string {
+  const pools = Object.entries(c.pool_max.limits);
+  const poolMax = pools.length === 1 ? `pool max (${pools[0]![1]})` : `pool max (${pools.map(([p, n]) => `${p} ${n}`).join(', ')})`;
+  const parts: [string, CapReport][] = [
+    [poolMax, c.pool_max],
+    [`fleet max (${c.fleet_max.limit})`, c.fleet_max],
+    [`budget (${c.budget.limit_usd_per_hour ?? 'none'} USD/h)`, c.budget],
+  ];
+  const bound = parts.filter(([, r]) => r.bound_s > 0);
+  if (bound.length === 0) return 'none';
+  return bound.map(([name, r]) => `${name} for ${humanSeconds(r.bound_s)}, ${r.jobs_waited} job${r.jobs_waited === 1 ? '' : 's'} waited`).join('; ');
 }

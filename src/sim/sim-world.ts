@@ -237,6 +237,20 @@ export class SimWorld {
     return this.pending.map((j) => ({ id: j.job.id, pool: j.pool, createdAt: j.job.createdAt }));
   }
 
+  /**
+   * Compute and disks spent until `now`, for a progress line: the closed books, plus what the
+   * instances still up have used so far (without the billing minimum they may still reach).
+   */
+  spentUsd(now: number): number {
+    let usd = this.stats.costUsd + this.stats.storageUsd;
+    for (const i of this.instances.values()) {
+      if (i.endedAt !== null) continue;
+      if (i.runningSince !== null) usd += ((now - i.runningSince) / 3_600_000) * i.price;
+      usd += ((now - i.storageSince) / MONTH_MS) * i.storageGb * i.storageUsdPerGbMonth;
+    }
+    return usd;
+  }
+
   /** Close the books on instances still running at the end of a run. */
   finish(): void {
     const now = this.clock.now();

@@ -9,7 +9,8 @@ import { buildReport, type SimReport } from './report.js';
 import { SimWorld, type SimWorldOptions } from './sim-world.js';
 import type { TraceJob } from './trace.js';
 import { pino } from 'pino';
-import { liveCount } from '../../machines/supervisor/selectors.js';
+import { holdsOf, liveCount } from '../../machines/supervisor/selectors.js';
+import { CapsWatch } from './caps-watch.js';
 
 export interface SimulationOptions {
   jobs: readonly TraceJob[];
@@ -33,6 +34,11 @@ export interface SimulationOptions {
   restartsAt?: readonly number[];
   /** Called with each daemon started (the first, then one per restart). */
   onDaemon?: (daemon: Daemon, world: SimWorld) => void;
+  /**
+   * Run no faster than a person can watch: after every `everyMs` of simulated time, wait for
+   * `wait` (the caller holds the wall-clock time it needs). Absent: as fast as the CPU allows.
+   */
+  pacer?: { everyMs: number; wait: (now: number) => Promise<void> };
   /** Called once at the end, before the last daemon is halted (its actors are still alive). */
   beforeHalt?: (daemon: Daemon, world: SimWorld) => void;
 }
@@ -82,10 +88,21 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
   const hardEnd = Math.max(o.end, lastArrival) + (o.tailMs ?? 86_400_000);
   const settled = () => world.allJobsDone && world.liveInstances <= minFleet && liveCount(daemon.supervisor.getSnapshot()) <= minFleet;
   const onStep = o.onStep;
-  await clock.runUntil(hardEnd, () => {
+  const caps = new CapsWatch();
+  let done = false;
+  const step = () => {
+    caps.step(clock.now(), holdsOf(daemon.supervisor.getSnapshot()), () => world.pendingJobs());
     onStep?.(world, clock.now());
-    return clock.now() >= o.end && settled();
-  });
+    return (done = clock.now() >= o.end && settled());
+  };
+  if (!o.pacer) await clock.runUntil(hardEnd, step);
+  else {
+    for (let t = clock.now(); !done && t < hardEnd; ) {
+      t = Math.min(hardEnd, t + o.pacer.everyMs);
+      await clock.runUntil(t, step);
+      if (!done) await o.pacer.wait(clock.now());
+    }
+  }
   o.beforeHalt?.(daemon, world);
   await daemon.halt();
   world.finish();
@@ -96,6 +113,7 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
     parkedLeft: world.parkedInstances,
     wallMs: performance.now() - t0,
     concurrency: o.config.pools[0]?.concurrency ?? 1,
+    caps: { use: caps.result(), poolMax: Object.fromEntries(o.config.pools.map((p) => [p.name, p.max])), fleetMax: o.config.planner.maxInstances, budgetPerHour: o.config.planner.budgetPerHour },
   });
   return { report, world };
 }

@@ -2,14 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/config.js';
 import { DEFAULT_DEMAND } from '../../src/domain/pool.js';
 import type { TraceJob } from '../../src/sim/trace.js';
-import { droneAutoscaler } from '../../bench/policies/drone-autoscaler.js';
-import { gocdMesos } from '../../bench/policies/gocd-mesos.js';
-import { originalDda } from '../../bench/policies/original-dda.js';
-import { perJob } from '../../bench/policies/per-job.js';
-import { staticPolicy } from '../../bench/policies/static.js';
-import type { Policy } from '../../bench/policies/types.js';
-import { woodpeckerAutoscaler } from '../../bench/policies/woodpecker-autoscaler.js';
-import { runPolicy } from '../../bench/policy-runner.js';
+import { droneAutoscaler, gocdMesos, originalDda, perJob, runPolicy, staticPolicy, woodpeckerAutoscaler, type Policy } from '../../src/sim/peers/index.js';
 import { Sampler } from '../../bench/sampler.js';
 import { BILLING, peakAgents } from '../../bench/scenario.js';
 import type { SimWorld } from '../../src/sim/sim-world.js';
@@ -39,7 +32,7 @@ async function run(policy: Policy, billing: 'second' | 'hour' = 'second'): Promi
     fleet.push(w.liveInstances);
     orig(w, now);
   };
-  const world = await runPolicy({ policy, jobs, start, end, pool, billing: BILLING[billing], seed: 7, pricePerHour: 0.17, sampler });
+  const world = await runPolicy({ policy, jobs, start, end, pool, billing: BILLING[billing], seed: 7, pricePerHour: 0.17, onStep: (w, now) => sampler.sample(w, now) });
   return { world, fleet, sampler };
 }
 
@@ -132,7 +125,6 @@ describe('one fresh agent per job, checked by hand', () => {
       billing: BILLING.second,
       seed: 7,
       pricePerHour: 3.6,
-      sampler: new Sampler(null),
       world: { vmStartSeconds: [0, 0], bootstrapSeconds: [90, 90], agentStartSeconds: 5 },
     });
     expect(world.stats.completed).toBe(3);

@@ -69,6 +69,12 @@ const REFERENCE = {
     instances_left: 0,
     parked_left: 0,
     utilisation: 0.95,
+    // Since issue 13: which caps bound (none, with the defaults, on these 14 days).
+    caps: {
+      pool_max: { limits: { default: 16 }, bound_s: 0, jobs_waited: 0 },
+      fleet_max: { limit: 16, bound_s: 0, jobs_waited: 0 },
+      budget: { limit_usd_per_hour: 5, bound_s: 0, jobs_waited: 0 },
+    },
   },
   logLines: 8510,
   logSha256: 'ea96cde8a635587a3db71ca014b2b7ffd7583cd84b4beccd70836a1a4ea6b37d',
@@ -159,6 +165,10 @@ describe('drone-dynamic-agents simulate', () => {
     [['simulate', '--trace', 'x.csv', '--billing', 'monthly'], /option '--billing <mode>' argument 'monthly' is invalid. Allowed choices are per-second, hourly./],
     [['simulate', '--trace', 'x.csv', '--idle-grace', '-5'], /--idle-grace must be a non-negative number, not "-5"/],
     [['simulate', '--trace', 'x.csv', '--max', '2.5'], /--max must be a non-negative integer, not "2.5"/],
+    [['simulate', '--trace', 'x.csv', '--fleet-max', '-1'], /--fleet-max must be a non-negative integer, not "-1"/],
+    [['simulate', '--trace', 'x.csv', '--budget', 'cheap'], /--budget must be USD per hour \(a non-negative number\), or none \(0 also means none\), not "cheap"/],
+    [['run', '--pace', '0'], /--pace must be a positive number, not "0"/],
+    [['run', '--log-file', '/nonexistent/dir/replay.log'], /--log-file: cannot write \/nonexistent\/dir\/replay.log: ENOENT/],
     [['simulate', '--trace', 'x.csv', '--warm-buffer', 'some'], /--warm-buffer must be a non-negative integer, not "some"/],
     [['simulate', '--trace', 'x.csv', '--concurrency', '0'], /--concurrency must be a positive integer, not "0"/],
     [['simulate', '--trace', 'x.csv', '--seed', '1.5'], /--seed must be an integer, not "1.5"/],
@@ -171,6 +181,42 @@ describe('drone-dynamic-agents simulate', () => {
     expect(r.err.trim().split('\n')[0]).toMatch(message);
     expect(r.out).toBe('');
   });
+
+  it('--max sets the pool max; --fleet-max and --budget lift the fleet max and the budget; the report says which bound', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dda-'));
+    const trace = join(dir, 'burst.csv');
+    // Twenty 20-minute jobs at once.
+    writeFileSync(trace, `job_id,created_at_iso,duration_s\n${Array.from({ length: 20 }, (_, k) => `${k},2016-03-01T10:00:00Z,1200`).join('\n')}\n`);
+    const run = (...args: string[]) => {
+      const r = cli('simulate', '--trace', trace, '--json', ...args);
+      expect(r.err).toBe('');
+      expect(r.code).toBe(0);
+      return JSON.parse(r.out) as { peak_instances: number; caps: Record<'pool_max' | 'fleet_max' | 'budget', { bound_s: number; jobs_waited: number; limit?: number; limits?: Record<string, number>; limit_usd_per_hour?: number | null }> };
+    };
+    // --max 200 lifts the pool max only: the fleet max (16) binds, and says so.
+    const pool = run('--max', '200');
+    expect(pool.caps.pool_max.limits).toEqual({ default: 200 });
+    expect(pool.peak_instances).toBe(16);
+    expect(pool.caps.fleet_max.bound_s).toBeGreaterThan(0);
+    expect(pool.caps.fleet_max.jobs_waited).toBe(20);
+    // Lift the fleet max too: now the budget (5 USD/h at 0.17 a piece: 29) is above the need, nothing binds.
+    const fleet = run('--max', '200', '--fleet-max', '200');
+    expect(fleet.peak_instances).toBe(20);
+    expect(fleet.caps.fleet_max).toMatchObject({ limit: 200, bound_s: 0 });
+    // A tight budget binds: 1 USD/h buys 5 instances.
+    const tight = run('--fleet-max', '200', '--budget', '1');
+    expect(tight.peak_instances).toBe(5);
+    expect(tight.caps.budget).toMatchObject({ limit_usd_per_hour: 1, jobs_waited: 20 });
+    expect(tight.caps.budget.bound_s).toBeGreaterThan(0);
+    // No budget at all: none (or 0).
+    for (const none of ['none', '0']) {
+      const free = run('--max', '200', '--fleet-max', '200', '--budget', none);
+      expect(free.caps.budget).toEqual({ limit_usd_per_hour: null, bound_s: 0, jobs_waited: 0 });
+      expect(free.peak_instances).toBe(20);
+    }
+    const text = cli('simulate', '--trace', trace, '--max', '200');
+    expect(text.out).toMatch(/^caps bound\s+fleet max \(16\) for \d+ min, 20 jobs waited$/m);
+  }, 60_000);
 
   it('a garbled trace names the line', () => {
     const dir = mkdtempSync(join(tmpdir(), 'dda-'));
@@ -191,18 +237,39 @@ describe('drone-dynamic-agents simulate', () => {
   });
 });
 
-describe('drone-dynamic-agents run (nothing configured)', () => {
-  it('replays the bundled trace on the simulated cloud: lifecycle logs, then a summary', () => {
-    const r = cli('run');
-    expect(r.code).toBe(0);
-    const lines = r.out.split('\n');
-    const lifecycle = lines.filter((l) => l.includes('"msg":"lifecycle"')).map((l) => JSON.parse(l) as Record<string, unknown>);
+describe('drone-dynamic-agents run (nothing configured): the first run, as `npm start` runs it', () => {
+  it('on a non-terminal prints at most a few hundred lines: where the log is, a line per simulated day, then a summary with its settings, the peers and the bound', () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'dda-'));
+    const r = spawnSync(process.execPath, [cliPath(), 'run'], { encoding: 'utf8', timeout: 120_000, env: { PATH: process.env.PATH ?? '', TMPDIR: tmp } });
+    expect(r.status).toBe(0);
+    const lines = [...r.stdout.split('\n'), ...r.stderr.split('\n')];
+    expect(lines.length).toBeLessThanOrEqual(200);
+    // Progress on stderr: one line per simulated day of the bundled 20 days.
+    expect(r.stderr.match(/^2016-0[67]-\d\d 00:00 {2}jobs +\d+\/2073 done/gm)?.length).toBe(20);
+    expect(r.stderr).toMatch(/status page\s+http:\/\/127\.0\.0\.1:\d+\//);
+    // The lifecycle log went to the file the header named, in the temp dir, with simulated times.
+    const logPath = /lifecycle log\s+(\S+\.log)/.exec(r.stderr)?.[1];
+    expect(logPath?.startsWith(tmp)).toBe(true);
+    const lifecycle = readFileSync(logPath!, 'utf8').split('\n').filter((l) => l.includes('"msg":"lifecycle"')).map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lifecycle.length).toBeGreaterThan(100);
     for (const k of ['instance', 'pool', 'from', 'to', 'event', 'reason']) expect(lifecycle[0]).toHaveProperty(k);
-    expect(lifecycle.some((l) => l.to === 'terminated')).toBe(true);
-    // Simulated time: the log lines carry the trace's dates.
     expect(String(lifecycle[0]!.time)).toMatch(/^2016-0[67]/);
-    expect(r.out).toMatch(/jobs\s+2073 \(completed 2073, killed 0\)/);
-    expect(r.out).toMatch(/instances left\s+0/);
+    expect(r.stdout).not.toContain('"msg"');
+    // The summary: its settings, our run, then the peers on the same traffic and the bound.
+    const out = r.stdout;
+    expect(out).toMatch(/^ {2}trace\s+\S*singularity-2016-06-27-3w\.csv \(2073 jobs\), seed 1$/m);
+    expect(out).toMatch(/^ {2}window\s+2016-06-27 → 2016-07-17 \(20 days\)$/m);
+    for (const k of ['pool', 'limits', 'billing', 'idle rule', 'warm pool', 'caps bound']) expect(out).toMatch(new RegExp(`^ {2}${k}\\s+\\S`, 'm'));
+    expect(out).toMatch(/jobs\s+2073 \(completed 2073, killed 0\)/);
+    expect(out).toMatch(/instances left\s+0/);
+    const row = (label: string) => new RegExp(`^ {2}${label}\\s+(\\d+\\.\\d\\d) {2}\\S.* \\d+/2073$`, 'm');
+    const cost = (label: string) => Number(row(label).exec(out)?.[1]);
+    for (const label of ['ours \\(drone-dynamic-agents\\)', 'static pool of \\d+ \\(the peak\\)', 'drone-autoscaler min 0 max \\d+', 'woodpecker-autoscaler min 0 max \\d+', 'gocd-mesos', 'original drone-dynamic-agents', 'one fresh agent per job']) {
+      expect(out).toMatch(row(label));
+    }
+    const bound = Number(/^ {2}lower bound\s+(\d+\.\d\d) {2}no wait$/m.exec(out)?.[1]);
+    expect(bound).toBeGreaterThan(0);
+    expect(cost('ours \\(drone-dynamic-agents\\)')).toBeGreaterThan(bound);
+    expect(cost('static pool of \\d+ \\(the peak\\)')).toBeGreaterThan(cost('ours \\(drone-dynamic-agents\\)'));
   }, 120_000);
 });

@@ -1,5 +1,5 @@
-import type { ObservedInstance } from '../../src/ports/cloud-provider.js';
-import type { Stage } from '../../src/ports/queue-source.js';
+import type { ObservedInstance } from '../../ports/cloud-provider.js';
+import type { Stage } from '../../ports/queue-source.js';
 
 /**
  * A peer's scaling policy, written from its published behaviour: every `periodMs` it sees the

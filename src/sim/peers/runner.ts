@@ -1,24 +1,25 @@
-import type { PlannerConfig, PoolConfig } from '../src/config/config.js';
-import { VirtualClock } from '../src/runtime/virtual-clock.js';
-import { SimWorld, type SimWorldOptions } from '../src/sim/sim-world.js';
-import type { TraceJob } from '../src/sim/trace.js';
-import type { Actions, Observation, Policy } from './policies/types.js';
-import { Sampler } from './sampler.js';
+import type { Billing } from '../../planner/types.js';
+import type { PoolSpec } from '../../domain/pool.js';
+import { VirtualClock } from '../../runtime/virtual-clock.js';
+import { SimWorld, type SimWorldOptions } from '../sim-world.js';
+import type { TraceJob } from '../trace.js';
+import type { Actions, Observation, Policy } from './types.js';
 
 export interface PolicyRunOptions {
   policy: Policy;
   jobs: readonly TraceJob[];
   start: number;
   end: number;
-  pool: PoolConfig;
-  billing: PlannerConfig['billing'];
+  pool: PoolSpec;
+  billing: Billing;
   seed: number;
   pricePerHour: number;
-  sampler: Sampler;
+  /** Called after every simulated instant (the bench samples the world here). */
+  onStep?: (world: SimWorld, now: number) => void;
   /** How often the ECS-like agent starter looks for registered instances while some boot. */
   agentCheckMs?: number;
-  /** Cloud timing overrides (e.g. a fixed boot time for hand-checked tests); default the bench's. */
-  world?: Pick<SimWorldOptions, 'vmStartSeconds' | 'bootstrapSeconds' | 'agentStartSeconds' | 'terminateSeconds'>;
+  /** Cloud timing overrides (a fixed boot time for hand-checked tests; the config's simulated cloud for the replay's summary); default SimWorld's. */
+  world?: Pick<SimWorldOptions, 'vmStartSeconds' | 'bootstrapSeconds' | 'agentStartSeconds' | 'terminateSeconds' | 'stopSeconds' | 'warmStartSeconds' | 'reconnectSeconds'>;
 }
 
 /**
@@ -102,7 +103,7 @@ export async function runPolicy(o: PolicyRunOptions): Promise<SimWorld> {
   const hardEnd = Math.max(o.end, lastArrival) + 86_400_000;
   await clock.runUntil(hardEnd, () => {
     const now = clock.now();
-    o.sampler.sample(world, now);
+    o.onStep?.(world, now);
     if (onJobEvent && jobsChanged()) clock.setTimeout(() => void observe().then((obs) => apply(onJobEvent(obs))), 0);
     return now >= o.end && world.allJobsDone && world.liveInstances <= o.policy.floor;
   });
