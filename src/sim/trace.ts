@@ -21,7 +21,7 @@ const CSV_REASONS: Record<string, string> = {
   CSV_INVALID_CLOSING_QUOTE: 'a quoted field is followed by something other than a comma or the end of the line',
   CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE: 'a quoted field is followed by something other than a comma or the end of the line',
   CSV_MAX_RECORD_SIZE: 'the row is too long',
-  CSV_INVALID_OPENING_QUOTE: 'a quote inside an unquoted field: quote the whole field and double the quote ("6""00")',
+  INVALID_OPENING_QUOTE: 'a quote inside an unquoted field: quote the whole field and double the quote ("6""00")',
 };
 
 interface Row {
