@@ -1,10 +1,13 @@
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { projectRoot } from '../../src/cli/paths.js';
 import { effectiveSettings, loadEnvironment, settingsJson } from '../../src/cli/settings.js';
+import { AWS_ENV } from '../../src/cloud/aws/settings.js';
+import { CI_COMMON_NAMES } from '../../src/sources/ci-server.js';
 import { parseConfig } from '../../src/config/config.js';
-import { loadDaemonSettings } from '../../src/config/daemon-env.js';
+import { DAEMON_ENV, loadDaemonSettings } from '../../src/config/daemon-env.js';
 import { checkNames } from '../../src/config/env.js';
 import { DdaError } from '../../src/domain/errors.js';
 import { CI_SERVERS } from '../../src/sources/registry.js';
@@ -203,5 +206,14 @@ describe('effective settings (drone-dynamic-agents config)', () => {
     expect(effectiveSettings(config, load({})).mode).toMatch(/^replay/);
     expect(effectiveSettings(config, load(gocdEnv)).mode).toMatch(/^dry run/);
     expect(JSON.parse(settingsJson(effectiveSettings(config, load(gocdEnv)))).ci.auth).toBe('***');
+  });
+});
+
+describe('the configuration reference', () => {
+  it('documents every variable a schema reads (docs/*.md)', () => {
+    const docs = readdirSync(join(projectRoot(), 'docs')).filter((f) => f.endsWith('.md')).map((f) => readFileSync(join(projectRoot(), 'docs', f), 'utf8')).join('\n');
+    const names = [DAEMON_ENV, CI_COMMON_NAMES, AWS_ENV, ...CI_SERVERS.map((s) => s.env)].flatMap((e) => e.names).filter((n) => !n.endsWith('_FILE'));
+    expect(names.length).toBeGreaterThan(40);
+    expect(names.filter((n) => !new RegExp(`\\b${n}\\b`).test(docs))).toEqual([]);
   });
 });
