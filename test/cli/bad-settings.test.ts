@@ -34,7 +34,7 @@ function expectOneLine(r: { code: number | null; out: string; err: string }, lin
   expect(r.err).not.toContain(TOKEN);
 }
 
-describe('bad settings: one line naming them, exit code 2', () => {
+describe('bad settings: one line naming them, exit code 2', { timeout: 60_000 }, () => {
   const nullFile = write('null.json', 'null');
   const poolFile = write('pool.json', JSON.stringify({ pool: [{ name: 'default' }] }));
   const graceFile = write('grace.json', JSON.stringify({ planner: { idleGracSeconds: 5 } }));
@@ -68,7 +68,7 @@ describe('bad settings: one line naming them, exit code 2', () => {
   });
 });
 
-describe('bad traces and windows: one line, exit code 2', () => {
+describe('bad traces and windows: one line, exit code 2', { timeout: 60_000 }, () => {
   it('a quoted header and quoted fields are CSV like any other', () => {
     const quoted = write('quoted.csv', '"job_id","created_at_iso","duration_s","name"\r\n"1","2016-03-01T10:00:00Z","600","build, test"\r\n2,2016-03-01T11:00:00Z,60,"say ""hi"""\r\n');
     const r = cli(['simulate', '--trace', quoted, '--json']);
@@ -96,7 +96,7 @@ describe('bad traces and windows: one line, exit code 2', () => {
   });
 });
 
-describe('drone-dynamic-agents config', () => {
+describe('drone-dynamic-agents config', { timeout: 60_000 }, () => {
   it('prints the effective settings as JSON, exit 0, and no secret value', () => {
     const cfg = writeJson({ pools: [{ name: 'default', max: 4 }], planner: { budgetPerHour: 2 } });
     const awsKey = 'aws-secret-key-never-shown';
