@@ -1,5 +1,4 @@
 import { createAwsProvider } from '../cloud/aws/index.js';
-import { loadAwsConfig } from '../cloud/aws/settings.js';
 import type { Config } from '../config/config.js';
 import type { Clock } from '../domain/clock.js';
 import { DdaError } from '../domain/errors.js';
@@ -7,7 +6,8 @@ import type { Logger } from '../log/logger.js';
 import type { CloudProvider } from '../ports/cloud-provider.js';
 import type { QueueSource } from '../ports/queue-source.js';
 import { SimWorld } from '../sim/sim-world.js';
-import { primaryVariables, selectCiServer } from '../sources/registry.js';
+import { primaryVariables } from '../sources/registry.js';
+import type { Environment } from './settings.js';
 
 export interface Backends {
   source: QueueSource;
@@ -23,9 +23,8 @@ export interface Backends {
  * Deadlines: each request of the queue source has its own (DDA_CI_REQUEST_TIMEOUT); the
  * runtime bounds a whole poll, which may take several requests, with runtime.pollTimeoutSeconds.
  */
-export async function resolveBackends(env: NodeJS.ProcessEnv, config: Config, deps: { clock: Clock; logger: Logger }): Promise<Backends | undefined> {
-  const ci = selectCiServer(env);
-  const aws = loadAwsConfig(env);
+export async function resolveBackends(env: Pick<Environment, 'ci' | 'aws'>, config: Config, deps: { clock: Clock; logger: Logger }): Promise<Backends | undefined> {
+  const { ci, aws } = env;
   if (!ci) {
     if (aws) throw new DdaError('CONFIG_INVALID', `AWS is configured but no CI server: set ${primaryVariables()}`);
     return undefined;
@@ -35,7 +34,7 @@ export async function resolveBackends(env: NodeJS.ProcessEnv, config: Config, de
   // Fail at start, naming the variable, when a pool cannot be expressed to this CI server.
   const specs = new Map(config.pools.map((p) => [p.name, server.agentSpec(settings, p)]));
   if (!aws) {
-    deps.logger.warn({ source: source.kind }, 'no DDA_AWS_* settings: using the simulated cloud (dry run, nothing is bought)');
+    deps.logger.warn({ source: source.kind }, 'no AWS settings (DDA_ECS_CLUSTER, DDA_AWS_REGION): using the simulated cloud (dry run, nothing is bought)');
     return { source, cloud: new SimWorld({ clock: deps.clock, pools: config.pools, billing: config.planner.billing, ...config.simulatedCloud }).cloud };
   }
   const cloud = createAwsProvider(aws, {

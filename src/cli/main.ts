@@ -87,6 +87,18 @@ simKnobs(
 });
 
 program
+  .command('config')
+  .description('print the effective settings as JSON (the settings file over the defaults, and the environment per adapter), secrets masked; exit code 2 if any is invalid')
+  .option('--config <file>', 'settings file (JSON: pools, planner, lifecycle, runtime)')
+  .action(async (opts: { config?: string }) => {
+    const config = await configFrom(opts);
+    const { effectiveSettings, loadEnvironment, settingsJson } = await import('./settings.js');
+    const env = loadEnvironment(process.env, config);
+    for (const w of env.warnings) process.stderr.write(`drone-dynamic-agents: warning: ${w}\n`);
+    process.stdout.write(`${settingsJson(effectiveSettings(config, env))}\n`);
+  });
+
+program
   .command('diagrams')
   .description('regenerate docs/diagrams.md from the statecharts')
   .action(async () => {

@@ -7,6 +7,9 @@ import { startDaemon, type Daemon } from '../runtime/daemon.js';
 import { FleetView } from '../http/fleet-view.js';
 import { startStatusServer } from '../http/status-server.js';
 import { resolveBackends } from './backends.js';
+import { formatListen } from '../config/env.js';
+import { startInspectorServer } from './inspector.js';
+import { loadEnvironment } from './settings.js';
 
 export interface RunArgs {
   config: Config;
@@ -25,9 +28,12 @@ export interface RunArgs {
  */
 export async function runDaemon(a: RunArgs): Promise<void> {
   const clock = systemClock;
-  const level = a.env.DDA_LOG_LEVEL ?? 'info';
+  // Every variable is checked before anything starts: a bad one is one line and exit code 2.
+  const settings = loadEnvironment(a.env, a.config);
+  const level = settings.daemon.logLevel;
   const logger = createLogger({ clock, level });
-  const backends = await resolveBackends(a.env, a.config, { clock, logger });
+  for (const w of settings.warnings) logger.warn(w);
+  const backends = await resolveBackends(settings, a.config, { clock, logger });
   if (!backends) {
     const { runReplay } = await import('./replay-command.js');
     await runReplay({ trace: a.bundledTrace, level, ...a.replay }, a.config);
@@ -41,10 +47,17 @@ export async function runDaemon(a: RunArgs): Promise<void> {
     if (isDdaError(e) && (e.code === 'SOURCE_UNAUTHORIZED' || e.code === 'SOURCE_FORBIDDEN' || e.code === 'SOURCE_UNSUPPORTED' || e.code === 'CONFIG_INVALID')) throw e;
     logger.warn({ source: backends.source.kind, err: describeError(e) }, 'CI server not reachable at start: starting blind (holding until the queue is visible)');
   }
-  const inspect = a.inspect ? await startInspector(logger, a.env) : undefined;
+  const inspector = a.inspect ? await startInspector(logger, settings.daemon.inspectPort) : undefined;
   let daemon: Daemon | undefined;
   const view = new FleetView(() => daemon);
-  const http = a.env.DDA_HTTP_LISTEN ? await startStatusServer(view, a.env.DDA_HTTP_LISTEN) : undefined;
+  const listen = settings.daemon.httpListen;
+  // A server left listening would keep the process from exiting on the error.
+  const http = listen
+    ? await startStatusServer(view, formatListen(listen)).catch(async (e: unknown) => {
+        await inspector?.close();
+        throw e;
+      })
+    : undefined;
   if (http) logger.info({ url: http.url }, 'status page: /status, /metrics, /healthz');
   daemon = startDaemon({
     config: a.config,
@@ -53,7 +66,7 @@ export async function runDaemon(a: RunArgs): Promise<void> {
     clock,
     logger,
     onDecision: view.onDecision,
-    ...(inspect ? { inspect } : {}),
+    ...(inspector ? { inspect: inspector.inspect } : {}),
   });
   const running = daemon;
   logger.info({ source: backends.source.kind, cloud: backends.cloud.kind, pools: a.config.pools.map((p) => p.name) }, 'daemon started');
@@ -98,15 +111,20 @@ function boundedBy(p: Promise<unknown>, ms: number, clock: Clock): Promise<boole
 }
 
 /**
- * Development only: a local bridge to the Stately inspector, fed by XState's inspection stream.
- * Machine context and events carry no secrets (tokens and agent secrets never enter them).
+ * Development only: a bridge to the Stately inspector on 127.0.0.1, fed by XState's inspection
+ * stream (src/cli/inspector.ts). Machine context and events carry no secrets (tokens and agent
+ * secrets never enter them). A busy port is a CONFIG_INVALID naming DDA_INSPECT_PORT.
  */
-async function startInspector(logger: pino.Logger, env: NodeJS.ProcessEnv) {
-  const port = Number(env.DDA_INSPECT_PORT ?? 8383);
-  const { createInspectorServer } = await import('@statelyai/inspect/server');
+async function startInspector(logger: pino.Logger, port: number) {
+  const server = await startInspectorServer({ port });
   const { createWebSocketInspector } = await import('@statelyai/inspect');
-  createInspectorServer({ port, autoOpen: false });
-  const inspector = createWebSocketInspector({ url: `ws://127.0.0.1:${port}` });
-  logger.info({ url: `http://127.0.0.1:${port}` }, 'XState inspector: open this address in a browser');
-  return inspector.inspect;
+  const inspector = createWebSocketInspector({ url: server.wsUrl });
+  logger.info({ url: server.url }, 'XState inspector: open this address in a browser');
+  return {
+    inspect: inspector.inspect,
+    close: async () => {
+      inspector.stop();
+      await server.close();
+    },
+  };
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { DdaError } from '../domain/errors.js';
 import type { Demand, PoolSpec, WarmPoolSpec } from '../domain/pool.js';
 import type { Billing, PlannerSettings } from '../planner/types.js';
+import { nearestName } from './suggest.js';
 
 /**
  * The daemon's own settings (pools, planner knobs, lifecycle deadlines, polling). CI-server
@@ -12,9 +13,29 @@ import type { Billing, PlannerSettings } from '../planner/types.js';
  * The logic declares the types it takes (`PoolSpec`, `PlannerSettings`, `Billing`); each
  * schema here `satisfies` the type it feeds, so the file format and the logic cannot drift
  * apart without a compile error, and the logic never imports this file.
+ *
+ * Every object is strict: a key the schema does not know is an error naming the nearest one it
+ * does (`"pool"` → `"pools"`), since a misspelled setting silently left at its default is the
+ * hardest mistake to see.
  */
 
-const demandSchema = z.object({
+/** Placeholder for the dotted path of the object holding an unknown key; `parseConfig` fills it in. */
+const AT = '\u0000';
+
+/** A strict `z.object`: an unknown key is an issue whose message names the nearest known key. */
+function strict<S extends z.ZodRawShape>(shape: S) {
+  const known = Object.keys(shape).filter((k) => k !== 'bootSeconds');
+  return z.strictObject(shape, {
+    error: (iss) => {
+      if (iss.code !== 'unrecognized_keys') return undefined;
+      const key = iss.keys[0]!;
+      const near = nearestName(key, known);
+      return near ? `unknown key "${AT}${key}" — did you mean "${AT}${near}"?` : `unknown key "${AT}${key}" (known here: ${known.join(', ')})`;
+    },
+  });
+}
+
+const demandSchema = strict({
   os: z.string().default('linux'),
   arch: z.string().default('amd64'),
   variant: z.string().default(''),
@@ -22,8 +43,8 @@ const demandSchema = z.object({
   labels: z.record(z.string(), z.string()).default({}),
 }) satisfies z.ZodType<Demand>;
 
-export const warmPoolSchema = z.object({
-  size: z.union([z.number().int().min(0), z.literal('auto')]).default(0),
+export const warmPoolSchema = strict({
+  size: z.union([z.number().int().min(0), z.literal('auto')], { error: 'must be a whole number (0 or more) or "auto"' }).default(0),
   min: z.number().int().min(0).default(0),
   max: z.number().int().min(0).default(8),
   waitTargetSeconds: z.number().min(1).default(60),
@@ -33,8 +54,8 @@ export const warmPoolSchema = z.object({
   storageUsdPerGbMonth: z.number().min(0).default(0.08),
 }) satisfies z.ZodType<WarmPoolSpec>;
 
-export const poolSchema = z.object({
-  name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'pool name: lowercase letters, digits and dashes'),
+export const poolSchema = strict({
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'lowercase letters, digits and dashes, at most 40'),
   demand: demandSchema.default({ os: 'linux', arch: 'amd64', variant: '', kernel: '', labels: {} }),
   min: z.number().int().min(0).default(0),
   max: z.number().int().min(0).default(16),
@@ -45,14 +66,14 @@ export const poolSchema = z.object({
   warmPool: warmPoolSchema.default(warmPoolSchema.parse({})),
 }) satisfies z.ZodType<PoolSpec>;
 
-export const billingSchema = z.object({
+export const billingSchema = strict({
   /** 1 for per-second billing, 3600 for hourly. */
   periodSeconds: z.number().int().min(1).default(1),
   /** Minimum billed time per instance (AWS Linux: 60 s). */
   minimumSeconds: z.number().int().min(0).default(60),
 }) satisfies z.ZodType<Billing>;
 
-export const plannerSchema = z.object({
+export const plannerSchema = strict({
   billing: billingSchema.default({ periodSeconds: 1, minimumSeconds: 60 }),
   /** Per-second billing: let an idle agent go when keeping it costs more than the boot it may save ('expected-cost'), or after the grace ('grace'). */
   idleRule: z.enum(['expected-cost', 'grace']).default('expected-cost'),
@@ -77,7 +98,7 @@ export const plannerSchema = z.object({
   budgetPerHour: z.number().min(0).default(5),
 }) satisfies z.ZodType<PlannerSettings>;
 
-export const lifecycleSchema = z.object({
+export const lifecycleSchema = strict({
   launchTimeoutSeconds: z.number().min(1).default(300),
   bootTimeoutSeconds: z.number().min(1).default(600),
   /** A draining agent gets this long to finish its build before the instance is terminated. */
@@ -88,7 +109,7 @@ export const lifecycleSchema = z.object({
   goneGraceSeconds: z.number().min(0).default(120),
 });
 
-export const runtimeSchema = z.object({
+export const runtimeSchema = strict({
   queuePollSeconds: z.number().min(0.1).default(10),
   /**
    * Queue poll period while a build runs on one of our agents (its end is seen at once, the
@@ -123,18 +144,18 @@ export const runtimeSchema = z.object({
    */
   reapMaxShare: z.number().min(0).max(1).default(0.5),
   /** Daemon identity: tagged on everything it creates; two daemons never touch each other's fleet. */
-  daemonId: z.string().regex(/^[a-zA-Z0-9_.-]{1,64}$/).default('dda'),
+  daemonId: z.string().regex(/^[a-zA-Z0-9_.-]{1,64}$/, 'letters, digits, ".", "_" and "-" only, at most 64').default('dda'),
 });
 
 /** The simulated cloud (embedded run, dry runs against a real CI server, `simulate`). */
 /** A range of seconds [low, high]; the simulator draws uniformly within it. */
 const secondsRange = (low: number, high: number) =>
   z
-    .tuple([z.number().min(0), z.number().min(0)])
+    .tuple([z.number().min(0), z.number().min(0)], { error: 'must be [low, high]: two numbers of seconds, 0 or more' })
     .refine(([lo, hi]) => lo <= hi, { error: 'the first bound is above the second ([low, high] seconds)' })
     .default([low, high]);
 
-export const simulatedCloudSchema = z.object({
+export const simulatedCloudSchema = strict({
   /** A cold launch: the VM starts (`pending` until `running`, billed from then), then bootstraps until its container instance has registered and the agent image is pulled. */
   vmStartSeconds: secondsRange(20, 30),
   bootstrapSeconds: secondsRange(40, 90),
@@ -149,7 +170,7 @@ export const simulatedCloudSchema = z.object({
   bootSeconds: z.undefined({ error: 'replaced by vmStartSeconds (the VM starts, default [20, 30]) and bootstrapSeconds (its agent host registers, default [40, 90])' }).optional(),
 });
 
-export const configSchema = z.object({
+export const configSchema = strict({
   pools: z.array(poolSchema).min(1).default([poolSchema.parse({ name: 'default' })]),
   planner: plannerSchema.default(plannerSchema.parse({})),
   lifecycle: lifecycleSchema.default(lifecycleSchema.parse({})),
@@ -164,13 +185,18 @@ export type LifecycleConfig = z.infer<typeof lifecycleSchema>;
 export type RuntimeConfig = z.infer<typeof runtimeSchema>;
 export type Config = z.infer<typeof configSchema>;
 
-/** Parse a partial config; the first problem becomes a one-line error naming the field. */
+/**
+ * Parse a partial config (undefined: all defaults); the first problem becomes a one-line error
+ * naming the field, in our words rather than the schema library's. An unknown key comes first:
+ * a misspelled key is more often the cause of a missing one than the other way round.
+ */
 export function parseConfig(input: unknown, origin = 'config'): Config {
-  const r = configSchema.safeParse(input ?? {});
+  const r = configSchema.safeParse(input === undefined ? {} : input, { error: describeIssue });
   if (!r.success) {
-    const issue = r.error.issues[0]!;
-    const path = issue.path.join('.') || '(root)';
-    throw new DdaError('CONFIG_INVALID', `${origin}: ${path}: ${issue.message}`, { path });
+    const issue = r.error.issues.find((i) => i.code === 'unrecognized_keys') ?? r.error.issues[0]!;
+    const path = dotted(issue.path);
+    const message = issue.code === 'unrecognized_keys' ? issue.message.replaceAll(AT, path ? `${path}.` : '') : `${path ? `${path}: ` : ''}${issue.message}`;
+    throw new DdaError('CONFIG_INVALID', `${origin}: ${message}`, { path });
   }
   const cfg = r.data;
   const names = new Set<string>();
@@ -185,6 +211,39 @@ export function parseConfig(input: unknown, origin = 'config'): Config {
   const minSpend = cfg.pools.reduce((n, p) => n + p.min * p.pricePerHour, 0);
   if (minSpend > cfg.planner.budgetPerHour + 1e-9) throw new DdaError('CONFIG_INVALID', `${origin}: planner.budgetPerHour (${cfg.planner.budgetPerHour}) is below what the pools' minimums cost (${minSpend.toFixed(2)} USD/h)`);
   return cfg;
+}
+
+/** `pools[0].demand.labels`: array indexes in brackets, as one writes them in JSON paths. */
+function dotted(path: readonly PropertyKey[]): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i > 0 ? '.' : ''}${String(p)}`)).join('');
+}
+
+const A_TYPE: Record<string, string> = { int: 'a whole number', number: 'a number', string: 'a string', boolean: 'true or false', object: 'an object', array: 'a list', tuple: 'a list', record: 'an object' };
+
+function typeOf(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'number' && !Number.isInteger(v)) return String(v);
+  return A_TYPE[typeof v] ?? typeof v;
+}
+
+/** Messages for issues whose schema sets none; they may quote a number but never a string value. */
+function describeIssue(iss: z.core.$ZodRawIssue): string {
+  switch (iss.code) {
+    case 'invalid_type':
+      if (iss.input === undefined) return 'required';
+      return `expected ${A_TYPE[iss.expected] ?? iss.expected}, not ${typeOf(iss.input)}`;
+    case 'too_small':
+      if (iss.origin === 'array') return `must hold at least ${String(iss.minimum)} item${iss.minimum === 1 ? '' : 's'}`;
+      return `must be ${iss.inclusive ? 'at least' : 'above'} ${String(iss.minimum)}`;
+    case 'too_big':
+      if (iss.origin === 'array') return `must hold at most ${String(iss.maximum)} items`;
+      return `must be ${iss.inclusive ? 'at most' : 'below'} ${String(iss.maximum)}`;
+    case 'invalid_value':
+      return `must be ${iss.values.length === 1 ? '' : 'one of '}${iss.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    default:
+      return 'is not valid here';
+  }
 }
 
 export function defaultConfig(): Config {

@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { DdaError } from '../domain/errors.js';
+import { nearestName } from './suggest.js';
 
 /**
  * Building blocks for settings that come from environment variables. An adapter declares its
@@ -10,6 +12,10 @@ import { DdaError } from '../domain/errors.js';
  * a secret, or a secret pasted in the wrong place (tokens, secret references, URLs, hosts),
  * never put the value in their message; blocks for plain infrastructure names (instance types,
  * subnets, numbers) may quote it, because that helps and cannot leak anything.
+ *
+ * Secrets may come from files, the Woodpecker convention: `<NAME>_FILE` names a file whose
+ * trimmed content is the value of `<NAME>` (a Docker or Kubernetes secret mounted as a file).
+ * `parseEnv` reads them for every `secret` / `optionalSecret` block of the schema it is given.
  */
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -20,11 +26,15 @@ export function invalid(variable: string, problem: string): DdaError {
 
 /** Parse `env` with a schema of variables; the first problem, in the schema's key order, is thrown. */
 export function parseEnv<S extends z.ZodType>(schema: S, env: Env): z.output<S> {
-  const r = schema.safeParse(env);
+  const shape = shapeOf(schema);
+  const r = schema.safeParse(withSecretFiles(shape, env));
   if (r.success) return r.data;
   const issue = r.error.issues[0]!;
+  const variable = String(issue.path[0] ?? 'environment');
+  const block = shape[variable];
+  const orFile = block && secretBlocks.has(block) && issue.message.startsWith('required') ? ` (or ${variable}_FILE, a file holding it)` : '';
   // Every block sets its own message; zod's defaults, were one reached, name the expected type, never the value.
-  throw invalid(String(issue.path[0] ?? 'environment'), issue.message);
+  throw invalid(variable, issue.message + orFile);
 }
 
 export function isSet(env: Env, name: string): boolean {
@@ -58,19 +68,128 @@ export function withDefault(fallback: string) {
   return optional().transform((v) => v ?? fallback);
 }
 
-/** Secrets are taken as given (no trim): whitespace may be part of them. */
+/** Blocks that hold a secret (they take a `_FILE` twin), and refused ones with what to do instead. */
+const secretBlocks = new WeakSet<z.ZodType>();
+const refusedBlocks = new WeakMap<z.ZodType, string>();
+
+/** Secrets are taken as given (no trim): whitespace may be part of them. `<NAME>_FILE` may hold it instead. */
 export function secret(hint: string) {
-  return z.preprocess(untrimmed, z.string({ error: `required: ${hint}` }));
+  const block = z.preprocess(untrimmed, z.string({ error: `required: ${hint}` }));
+  secretBlocks.add(block);
+  return block;
 }
 
-/** An optional secret, untrimmed; undefined when blank. */
+/** An optional secret, untrimmed; undefined when blank. `<NAME>_FILE` may hold it instead. */
 export function optionalSecret() {
-  return z.preprocess(untrimmed, z.string().optional());
+  const block = z.preprocess(untrimmed, z.string().optional());
+  secretBlocks.add(block);
+  return block;
 }
 
-/** A variable the daemon refuses to read, with what to do instead. */
+/** A variable the daemon refuses to read, with what to do instead; its `_FILE` twin is refused too. */
 export function refused(instead: string) {
-  return z.preprocess(trimmed, z.undefined({ error: `not read by the daemon: ${instead}` }));
+  const message = `not read by the daemon: ${instead}`;
+  const block = z.preprocess(trimmed, z.undefined({ error: message }));
+  refusedBlocks.set(block, message);
+  return block;
+}
+
+type Shape = Readonly<Record<string, z.ZodType>>;
+
+/** The variables of an env schema (`z.object`, or one with a `.transform`). */
+function shapeOf(schema: z.ZodType): Shape {
+  const base = schema instanceof z.ZodPipe ? schema.in : schema;
+  return base instanceof z.ZodObject ? (base.shape as Shape) : {};
+}
+
+/** `env` with each secret of `shape` given as `<NAME>_FILE` read into `<NAME>`. */
+function withSecretFiles(shape: Shape, env: Env): Env {
+  let out: Record<string, string | undefined> | undefined;
+  for (const [name, block] of Object.entries(shape)) {
+    const fileVar = `${name}_FILE`;
+    if (!isSet(env, fileVar)) continue;
+    const refusal = refusedBlocks.get(block);
+    if (refusal !== undefined) throw invalid(fileVar, refusal);
+    if (!secretBlocks.has(block)) continue;
+    if (isSet(env, name)) throw invalid(fileVar, `${name} is set too: set one of the two`);
+    (out ??= { ...env })[name] = readSecretFile(fileVar, env[fileVar]!.trim());
+  }
+  return out ?? env;
+}
+
+/** The trimmed content of a secret's file; a problem names the variable and the path, never the content. */
+function readSecretFile(variable: string, path: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw invalid(variable, `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+  const value = text.trim();
+  if (value === '') throw invalid(variable, `${path} is empty`);
+  return value;
+}
+
+/** What the unknown-variable check needs to know of an env schema: its names (with `_FILE` twins) and which are secrets. */
+export interface EnvNames {
+  /** Every variable read or refused, each secret's and refused one's `_FILE` twin included. */
+  readonly names: readonly string[];
+  /** Variables holding a secret: never shown, masked in `drone-dynamic-agents config`. */
+  readonly secrets: readonly string[];
+}
+
+export function envNames(schema: z.ZodType | Shape): EnvNames {
+  const shape = schema instanceof z.ZodType ? shapeOf(schema) : schema;
+  const names: string[] = [];
+  const secrets: string[] = [];
+  for (const [name, block] of Object.entries(shape)) {
+    names.push(name);
+    if (secretBlocks.has(block)) secrets.push(name);
+    if (secretBlocks.has(block) || refusedBlocks.has(block)) names.push(`${name}_FILE`);
+  }
+  return { names, secrets };
+}
+
+/** The variables one part of the daemon owns, for the unknown-variable check. */
+export interface NameScope {
+  /** Its variables start with this: `DDA_`, `DRONE_`. */
+  readonly prefix: string;
+  readonly names: readonly string[];
+  /** Families of variables (`DDA_POOL_<NAME>_AMI`), with how to write them when one is misspelt. */
+  readonly patterns?: readonly { readonly match: RegExp; readonly stem: string; readonly hint: string }[];
+  /**
+   * The prefix is ours alone: any unknown variable with it is an error. Otherwise (a CI server's
+   * prefix, which its own server and agents share) only a near miss of one of ours is noticed.
+   */
+  readonly owned: boolean;
+}
+
+/**
+ * Check the names of the set variables against `scopes`. A variable in an owned scope that no
+ * schema reads is an error naming the nearest known one: a typo silently ignored would leave
+ * a setting at its default without a word. In a shared scope, a near miss of one of our
+ * variables is an error while the variable it resembles is unset (it was surely meant), and a
+ * warning when that one is set too (then it is more likely another program's: Drone's server
+ * reads DRONE_SERVER_PORT beside DRONE_SERVER_HOST). Throws the first error, in name order;
+ * answers the warnings.
+ */
+export function checkNames(env: Env, scopes: readonly NameScope[]): string[] {
+  const warnings: string[] = [];
+  for (const name of Object.keys(env).sort()) {
+    if (!isSet(env, name)) continue;
+    const scope = scopes.find((s) => name.startsWith(s.prefix));
+    if (!scope || scope.names.includes(name) || scope.patterns?.some((p) => p.match.test(name))) continue;
+    const near = nearestName(name, scope.names);
+    if (scope.owned) {
+      const family = scope.patterns?.find((p) => name.startsWith(p.stem));
+      const advice = near ? `did you mean ${near}?` : family ? family.hint : 'the variables are listed in docs/configuration.md';
+      throw invalid(name, `unknown variable — ${advice}`);
+    }
+    if (near === undefined) continue;
+    if (!isSet(env, near)) throw invalid(name, `unknown variable — did you mean ${near}?`);
+    warnings.push(`${name}: unknown variable, ignored (${near} is set; did you mean it?)`);
+  }
+  return warnings;
 }
 
 /** Seconds in (0, max]; fractions allowed. */
@@ -160,14 +279,56 @@ function checkUrl(v: string, ctx: z.RefinementCtx, o: { hint?: string; credentia
 
 const HOST = /^[A-Za-z0-9.-]+(:\d{1,5})?$/;
 
+/** A TCP port a client may connect to. */
+const isPort = (p: number) => Number.isInteger(p) && p >= 1 && p <= 65535;
+
+function checkHost(v: string, ctx: z.RefinementCtx, hint: string): string {
+  if (!HOST.test(v)) return problem(ctx, `must be host[:port] without scheme or path: ${hint}`);
+  const port = v.includes(':') ? Number(v.slice(v.lastIndexOf(':') + 1)) : undefined;
+  return port === undefined || isPort(port) ? v : problem(ctx, `the port must be 1 to 65535, not ${port} (${hint})`);
+}
+
 /** host[:port], no scheme or path. */
 export function host(hint: string) {
-  return required(hint).refine((v) => HOST.test(v), { error: `must be host[:port] without scheme or path: ${hint}` });
+  return required(hint).transform((v, ctx) => checkHost(v, ctx, hint));
 }
 
 /** `host`, or undefined when unset. */
 export function optionalHost(hint: string) {
-  return optional().refine((v) => v === undefined || HOST.test(v), { error: `must be host[:port] without scheme or path: ${hint}` });
+  return optional().transform((v, ctx) => (v === undefined ? undefined : checkHost(v, ctx, hint)));
+}
+
+/** A TCP port to listen on, 1 to 65535, or `fallback` when unset. */
+export function port(fallback: number) {
+  return optional().transform((v, ctx) => {
+    if (v === undefined) return fallback;
+    return /^\d+$/.test(v) && isPort(Number(v)) ? Number(v) : problem(ctx, `must be a TCP port from 1 to 65535, not "${v}"`);
+  });
+}
+
+/** Where a server listens, from `[host:]port` (an IPv6 host in brackets; port 0: any free port). */
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+/** `host:port` again, an IPv6 host in brackets. */
+export function formatListen(a: ListenAddress): string {
+  return `${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`;
+}
+
+const LISTEN = /^(?:(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):)?(\d{1,5})$/;
+
+/** `[host:]port` to listen on (host default `defaultHost`); undefined when unset. The value is an address: it may be quoted. */
+export function listen(defaultHost: string) {
+  return optional().transform((v, ctx): ListenAddress | undefined => {
+    if (v === undefined) return undefined;
+    const m = LISTEN.exec(v);
+    if (!m) return problem(ctx, `must be [host:]port, e.g. 127.0.0.1:9090 or 9090, not "${v}"`);
+    const port = Number(m[2]);
+    if (port > 65535) return problem(ctx, `the port must be 0 to 65535, not ${port}`);
+    return { host: (m[1] ?? defaultHost).replace(/^\[|\]$/g, ''), port };
+  });
 }
 
 const SECRET_ARN = /^arn:aws[a-z-]*:(ssm|secretsmanager):[a-z0-9-]+:\d{12}:(parameter\/|secret:)\S+$/;

@@ -2,9 +2,13 @@ import { readFileSync } from 'node:fs';
 import { DdaError } from '../domain/errors.js';
 import { parseConfig, type Config } from './config.js';
 
-/** Read a JSON settings file (pools, planner, lifecycle, runtime); absent file → defaults. */
+/**
+ * Read a JSON settings file (pools, planner, lifecycle, runtime, simulatedCloud); no file →
+ * defaults. A file must hold an object: `null` or `[]` is a mistake, not a request for defaults.
+ */
 export function loadConfigFile(path: string | undefined): Config {
   if (!path) return parseConfig({});
+  const origin = `config file ${path}`;
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -17,7 +21,11 @@ export function loadConfigFile(path: string | undefined): Config {
   } catch (e) {
     throw new DdaError('CONFIG_INVALID', `config ${path} is not valid JSON: ${(e as Error).message.split('\n')[0]}`);
   }
-  return parseConfig(json, path);
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
+    const held = json === null ? 'null' : Array.isArray(json) ? 'a list' : `a ${typeof json}`;
+    throw new DdaError('CONFIG_INVALID', `${origin}: holds ${held}; it must hold a JSON object such as {"pools": [{"name": "default"}]} (every key optional)`);
+  }
+  return parseConfig(json, origin);
 }
 
 /**

@@ -21,6 +21,7 @@ const CSV_REASONS: Record<string, string> = {
   CSV_INVALID_CLOSING_QUOTE: 'a quoted field is followed by something other than a comma or the end of the line',
   CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE: 'a quoted field is followed by something other than a comma or the end of the line',
   CSV_MAX_RECORD_SIZE: 'the row is too long',
+  INVALID_OPENING_QUOTE: 'a quote inside an unquoted field: quote the whole field and double the quote ("6""00")',
 };
 
 interface Row {
@@ -74,9 +75,13 @@ function rows(text: string, origin: string): Row[] {
  */
 export function parseTrace(text: string, origin = 'trace'): TraceJob[] {
   const [head, ...body] = rows(text, origin);
-  const header = head?.fields ?? [];
+  if (!head) throw new DdaError('TRACE_INVALID', `${origin}: the file is empty (expected a header line: ${REQUIRED.join(',')})`);
+  const header = head.fields;
   for (const col of REQUIRED) {
-    if (!header.includes(col)) throw new DdaError('TRACE_INVALID', `${origin}: missing column "${col}" in the header line`);
+    if (header.includes(col)) continue;
+    // Column names are no secret; showing them explains a wrong separator or quote at once.
+    const seen = header.map((h) => JSON.stringify(h)).join(', ');
+    throw new DdaError('TRACE_INVALID', `${origin}: missing column "${col}" in the header line, which has ${header.length === 1 ? 'one column' : `${header.length} columns`}: ${seen.length > 200 ? `${seen.slice(0, 200)}…` : seen} (comma-separated, as in ${REQUIRED.join(',')})`);
   }
   const ix = (name: string) => header.indexOf(name);
   const iId = ix('job_id');
@@ -109,13 +114,18 @@ export function readTrace(path: string): TraceJob[] {
   return parseTrace(text, path);
 }
 
+/** The whole days a trace covers: from the UTC midnight before its first job to the one after its last. */
+export function traceSpan(jobs: readonly TraceJob[]): { start: number; end: number } {
+  const first = jobs[0]!.createdAt;
+  const last = jobs.reduce((m, j) => Math.max(m, j.createdAt), first);
+  return { start: first - (first % 86_400_000), end: last - (last % 86_400_000) + 86_400_000 };
+}
+
 /** Jobs from `from` (default: the trace's first day, UTC midnight) for `days` days. */
 export function traceWindow(jobs: readonly TraceJob[], opts: { from?: number; days?: number }): { jobs: TraceJob[]; start: number; end: number } {
-  const first = jobs[0]!.createdAt;
-  const start = opts.from ?? first - (first % 86_400_000);
-  const last = jobs.reduce((m, j) => Math.max(m, j.createdAt), first);
-  // Whole days: up to the midnight after the last job.
-  const end = opts.days !== undefined ? start + opts.days * 86_400_000 : last - (last % 86_400_000) + 86_400_000;
+  const span = traceSpan(jobs);
+  const start = opts.from ?? span.start;
+  const end = opts.days !== undefined ? start + opts.days * 86_400_000 : span.end;
   const inWindow = jobs.filter((j) => j.createdAt >= start && j.createdAt < end);
   if (inWindow.length === 0) throw new DdaError('TRACE_INVALID', `no jobs between ${new Date(start).toISOString()} and ${new Date(end).toISOString()}`);
   return { jobs: inWindow, start, end };

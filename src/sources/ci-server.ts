@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../domain/clock.js';
 import { DdaError } from '../domain/errors.js';
 import type { Demand } from '../domain/pool.js';
-import { seconds, type Env } from '../config/env.js';
+import { envNames, seconds, type Env, type EnvNames } from '../config/env.js';
 import type { AgentSpec } from '../ports/agent-spec.js';
 import type { QueueSource } from '../ports/queue-source.js';
 
@@ -18,8 +18,10 @@ export interface CiServer<S extends CiSettings = CiSettings> {
   readonly kind: string;
   /** The variable whose presence selects this server. */
   readonly primaryVariable: string;
-  /** Every variable of this server (primary included): one set while the primary is not is an error. */
+  /** Every variable of this server (primary included): one set while the primary is not is an error (so is a secret's `_FILE` twin). */
   readonly variables: readonly string[];
+  /** All its variables (refused ones and `_FILE` twins included) and its secrets: `envNames` of its schema, without the common ones. */
+  readonly env: EnvNames;
   /** Read and validate; throws a one-line CONFIG_INVALID naming the variable, never its value. */
   loadSettings(env: Env): S;
   createSource(settings: S, deps: SourceDeps): QueueSource;
@@ -58,6 +60,8 @@ export const CI_COMMON_ENV = {
   /** Seconds; the per-request deadline of the queue source. */
   DDA_CI_REQUEST_TIMEOUT: seconds(10, 300),
 };
+
+export const CI_COMMON_NAMES = envNames(CI_COMMON_ENV);
 
 /** The settings the common variables give. */
 export function ciCommon(e: { DDA_CI_REQUEST_TIMEOUT: number }): Pick<CiSettings, 'requestTimeoutMs'> {

@@ -24,7 +24,7 @@ export function selectCiServer(env: Env, servers: readonly CiServer[] = CI_SERVE
   if (chosen.length > 1) throw invalid(chosen.map((s) => s.primaryVariable).join(', '), 'only one CI server may be configured; unset all but one');
   for (const s of servers) {
     if (chosen.includes(s)) continue;
-    const stray = s.variables.find((v) => isSet(env, v));
+    const stray = [...s.variables, ...s.env.secrets.map((v) => `${v}_FILE`)].find((v) => isSet(env, v));
     if (stray) throw invalid(stray, `is set but ${s.primaryVariable} is not: set ${s.primaryVariable} or unset ${stray}`);
   }
   const server = chosen[0];

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { resolveBackends } from '../../src/cli/backends.js';
+import { loadEnvironment } from '../../src/cli/settings.js';
 import { parseConfig } from '../../src/config/config.js';
 import { systemClock } from '../../src/domain/clock.js';
 import { FakeDrone } from '../sources/fake-drone.js';
@@ -19,7 +20,7 @@ describe('resolveBackends: DDA_CI_REQUEST_TIMEOUT', () => {
     drone.addStage({ id: 1 });
     const env = { DRONE_SERVER_PROTO: 'http', DRONE_SERVER_HOST: new URL(drone.url).host, DRONE_SERVER_TOKEN: 'tok', DRONE_RPC_SECRET_REF: '/ci/drone/rpc', DDA_CI_REQUEST_TIMEOUT: requestTimeout };
     const config = parseConfig({ runtime: { pollTimeoutSeconds } });
-    const backends = await resolveBackends(env, config, { clock: systemClock, logger: memoryLogger().logger });
+    const backends = await resolveBackends(loadEnvironment(env, config), config, { clock: systemClock, logger: memoryLogger().logger });
     return backends!.source;
   }
 

@@ -5,8 +5,9 @@ import * as env from '../../config/env.js';
  * AWS settings from the environment. `loadAwsConfig` answers undefined when nothing AWS is
  * configured (the daemon then runs against the simulated cloud); once any DDA_AWS_* /
  * DDA_ECS_* variable is set, everything must be valid, and the first problem is a one-line
- * CONFIG_INVALID naming the variable. Credentials are never read here: the SDK's default chain
- * (env, profile, instance role) finds them.
+ * CONFIG_INVALID naming the variable. Credentials: the SDK's default chain (env, profile,
+ * instance role) finds them, but for keys given as files (AWS_ACCESS_KEY_ID_FILE,
+ * AWS_SECRET_ACCESS_KEY_FILE, AWS_SESSION_TOKEN_FILE), which the SDK does not read.
  */
 
 export type AwsMarket = 'spot' | 'on-demand' | 'spot-then-on-demand';
@@ -24,8 +25,11 @@ export interface AwsConfig {
   region: string;
   /** Another endpoint for both EC2 and ECS (moto in tests). */
   endpoint?: string;
-  /** Static credentials; only set by tests. In the daemon the SDK's default chain is used. */
-  credentials?: { accessKeyId: string; secretAccessKey: string };
+  /**
+   * Static credentials: set by tests, and by the daemon for keys given as files (non-enumerable
+   * then). Otherwise the SDK's default chain is used.
+   */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   cluster: string;
   /** Image id or `resolve:ssm:<parameter>`; undefined = the ECS-optimised AL2023 image for the pool's arch. */
   ami?: string;
@@ -66,12 +70,9 @@ const AMI_MESSAGE = 'expected ami-… or resolve:ssm:<parameter>, got "{value}"'
 const PRICE = /^\d+(\.\d+)?$/;
 const PRICE_MESSAGE = 'expected a price in USD per hour, got "{value}"';
 
-/** Setting any of these switches the daemon from the simulated cloud to AWS. */
-const TRIGGERS = ['DDA_AWS_REGION', 'DDA_AWS_ENDPOINT', 'DDA_ECS_CLUSTER'];
 const REGION_FALLBACKS = ['AWS_REGION', 'AWS_DEFAULT_REGION'];
 
-export const awsEnv = z
-  .object({
+const variables = {
     // The SDK's own region variables stand in for DDA_AWS_REGION (see loadAwsConfig).
     DDA_AWS_REGION: env.optional().transform((r, ctx) => {
       if (r === undefined) return env.problem(ctx, 'required (or AWS_REGION) when the AWS cloud is configured');
@@ -97,7 +98,32 @@ export const awsEnv = z
     DDA_AGENT_MEMORY_MIB: env.wholeNumber(512, 64, 1_048_576),
     DDA_WATCHDOG_IDLE_MINUTES: env.wholeNumber(60, 0, 10080),
     DDA_WATCHDOG_MAX_HOURS: env.wholeNumber(0, 0, 8760),
-  })
+};
+
+/** The SDK's own key variables, read only to take their `_FILE` twins (the SDK reads the plain ones itself). */
+const credentialVariables = {
+  AWS_ACCESS_KEY_ID: env.optionalSecret(),
+  AWS_SECRET_ACCESS_KEY: env.optionalSecret(),
+  AWS_SESSION_TOKEN: env.optionalSecret(),
+};
+
+const credentialsEnv = z.object(credentialVariables);
+
+/** The variables of the AWS adapter, for the unknown-variable check and the `config` command. */
+export const AWS_ENV = env.envNames({ ...variables, ...credentialVariables });
+
+/** DDA_POOL_<NAME>_AMI / _INSTANCE_TYPES, for the unknown-variable check. */
+export const AWS_POOL_VARIABLES = { match: /^DDA_POOL_[A-Z0-9_]+_(AMI|INSTANCE_TYPES)$/, stem: 'DDA_POOL_', hint: 'per-pool variables are DDA_POOL_<NAME>_AMI and DDA_POOL_<NAME>_INSTANCE_TYPES, <NAME> the pool name in capitals with - written _' };
+
+/**
+ * Setting any of these switches the daemon from the simulated cloud to AWS: every DDA_* AWS
+ * variable and the key files. The SDK's plain variables (AWS_REGION, AWS_ACCESS_KEY_ID) do not,
+ * as other tools and ECS itself set them.
+ */
+const TRIGGERS = [...Object.keys(variables), ...Object.keys(credentialVariables).map((k) => `${k}_FILE`)];
+
+export const awsEnv = z
+  .object(variables)
   .transform(
     (e): Omit<AwsConfig, 'pools'> => ({
       region: e.DDA_AWS_REGION,
@@ -125,6 +151,7 @@ export const awsEnv = z
   );
 
 const POOL_VARIABLE = /^DDA_POOL_([A-Z0-9_]+)_(AMI|INSTANCE_TYPES)$/;
+const isTrigger = (vars: env.Env, k: string) => env.isSet(vars, k) && (TRIGGERS.includes(k) || POOL_VARIABLE.test(k));
 const poolOverride = { AMI: env.matching(AMI, AMI_MESSAGE), INSTANCE_TYPES: env.list(INSTANCE_TYPE, 'an instance type') };
 
 /** DDA_POOL_<NAME>_AMI / _INSTANCE_TYPES: the pool name upper case, `-` written `_`. */
@@ -141,8 +168,27 @@ function poolOverrides(vars: env.Env): Record<string, AwsPoolOverride> {
 }
 
 export function loadAwsConfig(vars: env.Env): AwsConfig | undefined {
-  if (!TRIGGERS.some((k) => env.isSet(vars, k))) return undefined;
-  const region = [TRIGGERS[0]!, ...REGION_FALLBACKS].find((k) => env.isSet(vars, k));
+  const set = Object.keys(vars).filter((k) => isTrigger(vars, k)).sort();
+  if (set.length === 0) return undefined;
+  const region = ['DDA_AWS_REGION', ...REGION_FALLBACKS].find((k) => env.isSet(vars, k));
+  // Named together, as a half-configured AWS is usually missing both.
+  const missing = [...(env.isSet(vars, 'DDA_ECS_CLUSTER') ? [] : ['DDA_ECS_CLUSTER']), ...(region ? [] : ['DDA_AWS_REGION'])];
+  if (missing.length > 0) {
+    const given = set;
+    const names = missing.map((k) => (k === 'DDA_AWS_REGION' ? 'DDA_AWS_REGION (or AWS_REGION)' : k)).join(' and ');
+    throw env.invalid(missing[0]!, `required: ${given.join(', ')} ${given.length > 1 ? 'are' : 'is'} set, so the daemon would use AWS, but ${names} ${missing.length > 1 ? 'are' : 'is'} not; set ${missing.length > 1 ? 'them' : 'it'}, or unset ${given.length > 1 ? 'those' : given[0]} to dry-run on the simulated cloud`);
+  }
   const settings = env.parseEnv(awsEnv, { ...vars, DDA_AWS_REGION: region && vars[region] });
-  return { ...settings, pools: poolOverrides(vars) };
+  const config: AwsConfig = { ...settings, pools: poolOverrides(vars) };
+  const keys = credentialsFromFiles(vars);
+  return keys ? env.withSecret(config, 'credentials', keys) : config;
+}
+
+/** Keys given as files (the SDK reads only the plain variables); both halves required then. */
+function credentialsFromFiles(vars: env.Env): AwsConfig['credentials'] {
+  if (!Object.keys(credentialVariables).some((k) => env.isSet(vars, `${k}_FILE`))) return undefined;
+  const c = env.parseEnv(credentialsEnv, vars);
+  if (c.AWS_ACCESS_KEY_ID === undefined) throw env.invalid('AWS_ACCESS_KEY_ID', 'required with AWS_SECRET_ACCESS_KEY_FILE (or AWS_ACCESS_KEY_ID_FILE, a file holding it)');
+  if (c.AWS_SECRET_ACCESS_KEY === undefined) throw env.invalid('AWS_SECRET_ACCESS_KEY', 'required with AWS_ACCESS_KEY_ID_FILE (or AWS_SECRET_ACCESS_KEY_FILE, a file holding it)');
+  return { accessKeyId: c.AWS_ACCESS_KEY_ID, secretAccessKey: c.AWS_SECRET_ACCESS_KEY, ...(c.AWS_SESSION_TOKEN === undefined ? {} : { sessionToken: c.AWS_SESSION_TOKEN }) };
 }

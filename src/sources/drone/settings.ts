@@ -35,6 +35,9 @@ const refused = {
 
 export const DRONE_VARIABLES = Object.keys(variables);
 
+/** Every variable of the adapter, refused ones and `_FILE` twins included, and which hold secrets. */
+export const DRONE_ENV = env.envNames({ ...refused, ...variables });
+
 export const droneEnv = z.object({ ...CI_COMMON_ENV, ...refused, ...variables }).transform((e): DroneSettings => {
   const proto = e.DRONE_SERVER_PROTO ?? 'https';
   const settings: Omit<DroneSettings, 'token'> = {

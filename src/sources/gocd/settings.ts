@@ -37,6 +37,9 @@ const refused = {
 
 export const GOCD_VARIABLES = Object.keys(variables);
 
+/** Every variable of the adapter, refused ones and `_FILE` twins included, and which hold secrets. */
+export const GOCD_ENV = env.envNames({ ...refused, ...variables });
+
 export const gocdEnv = z.object({ ...CI_COMMON_ENV, ...refused, ...variables }).transform((e, ctx): GocdSettings => {
   let auth: HttpAuth;
   if (e.GOCD_TOKEN !== undefined) {

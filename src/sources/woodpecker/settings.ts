@@ -33,6 +33,9 @@ const refused = {
 
 export const WOODPECKER_VARIABLES = Object.keys(variables);
 
+/** Every variable of the adapter, refused ones and `_FILE` twins included, and which hold secrets. */
+export const WOODPECKER_ENV = env.envNames({ ...refused, ...variables });
+
 export const woodpeckerEnv = z.object({ ...CI_COMMON_ENV, ...refused, ...variables }).transform((e): WoodpeckerSettings => {
   const settings: Omit<WoodpeckerSettings, 'token'> = {
     kind: 'woodpecker',

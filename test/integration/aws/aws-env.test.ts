@@ -18,7 +18,18 @@ function problem(env: Record<string, string>): string {
 describe('loadAwsConfig', () => {
   it('is undefined when nothing AWS is configured (the simulated cloud is used)', () => {
     expect(loadAwsConfig({})).toBeUndefined();
-    expect(loadAwsConfig({ AWS_REGION: 'eu-west-1', DDA_AMI: 'ami-12345678' })).toBeUndefined();
+    // The SDK's own variables do not switch to AWS: other tools, and ECS itself, set them.
+    expect(loadAwsConfig({ AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'AKIA1', AWS_SECRET_ACCESS_KEY: 'sk' })).toBeUndefined();
+  });
+
+  it('any DDA_* AWS variable without the cluster or the region names what is missing, not a silent dry run', () => {
+    expect(problem({ AWS_REGION: 'eu-west-1', DDA_AMI: 'ami-12345678' })).toBe(
+      'DDA_ECS_CLUSTER: required: DDA_AMI is set, so the daemon would use AWS, but DDA_ECS_CLUSTER is not; set it, or unset DDA_AMI to dry-run on the simulated cloud',
+    );
+    expect(problem({ DDA_SUBNETS: 'subnet-0000000a', DDA_INSTANCE_TYPES: 'c6i.large' })).toBe(
+      'DDA_ECS_CLUSTER: required: DDA_INSTANCE_TYPES, DDA_SUBNETS are set, so the daemon would use AWS, but DDA_ECS_CLUSTER and DDA_AWS_REGION (or AWS_REGION) are not; set them, or unset those to dry-run on the simulated cloud',
+    );
+    expect(problem({ DDA_POOL_X_AMI: 'ami-12345678', DDA_ECS_CLUSTER: 'ci' })).toMatch(/^DDA_AWS_REGION: required: DDA_ECS_CLUSTER, DDA_POOL_X_AMI are set/);
   });
 
   it('has working defaults once a cluster and region are given', () => {

@@ -18,6 +18,7 @@ const variables = {
 };
 
 export const STUB_VARIABLES = Object.keys(variables);
+export const STUB_ENV = env.envNames(variables);
 
 const stubEnv = z.object({ ...CI_COMMON_ENV, ...variables }).transform((e): StubSettings => {
   const settings: Omit<StubSettings, 'token'> = {

@@ -1,0 +1,43 @@
+import { z } from 'zod';
+import * as env from './env.js';
+
+/**
+ * The daemon's own environment: logging, the status server, the inspector. The CI server's
+ * and the cloud's variables belong to their adapters. Reference: docs/configuration.md.
+ */
+export interface DaemonSettings {
+  logLevel: LogLevel;
+  /** DDA_HTTP_LISTEN: where the status server listens; undefined = no status server. */
+  httpListen: env.ListenAddress | undefined;
+  /** `run --inspect`: the inspector's port on 127.0.0.1. */
+  inspectPort: number;
+  /** DDA_HTTP_TOKEN: the bearer token the status server asks of clients beyond loopback. Non-enumerable. */
+  readonly httpToken: string | undefined;
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const DEFAULT_INSPECT_PORT = 8383;
+
+const variables = {
+  DDA_LOG_LEVEL: env.oneOf(LOG_LEVELS, 'info', `must be one of ${LOG_LEVELS.join(', ')}, not "{value}"`),
+  DDA_HTTP_LISTEN: env.listen('127.0.0.1'),
+  DDA_INSPECT_PORT: env.port(DEFAULT_INSPECT_PORT),
+  DDA_HTTP_TOKEN: env.optionalSecret(),
+};
+
+export const daemonEnv = z.object(variables).transform((e): DaemonSettings => {
+  const settings: Omit<DaemonSettings, 'httpToken'> = {
+    logLevel: e.DDA_LOG_LEVEL!,
+    httpListen: e.DDA_HTTP_LISTEN,
+    inspectPort: e.DDA_INSPECT_PORT,
+  };
+  return env.withSecret(settings, 'httpToken', e.DDA_HTTP_TOKEN);
+});
+
+export const DAEMON_ENV = env.envNames(variables);
+
+export function loadDaemonSettings(vars: env.Env): DaemonSettings {
+  return env.parseEnv(daemonEnv, vars);
+}
