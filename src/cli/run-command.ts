@@ -4,8 +4,13 @@ import { systemClock, type Clock } from '../domain/clock.js';
 import { createLogger } from '../log/logger.js';
 import { describeError, isDdaError } from '../domain/errors.js';
 import { startDaemon, type Daemon } from '../runtime/daemon.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { FleetView } from '../http/fleet-view.js';
-import { startStatusServer } from '../http/status-server.js';
+import { meterCloudProvider, meterQueueSource } from '../http/metered-ports.js';
+import { loadHttpSettings } from '../http/settings.js';
+import { checkListen, startStatusServer } from '../http/status-server.js';
+import { projectRoot } from './paths.js';
 import { resolveBackends } from './backends.js';
 import { runSimulation } from './simulate-command.js';
 
@@ -25,6 +30,9 @@ export interface RunArgs {
 export async function runDaemon(a: RunArgs): Promise<void> {
   const clock = systemClock;
   const logger = createLogger({ clock, level: a.env.DDA_LOG_LEVEL ?? 'info' });
+  // Checked before anything starts: a status page beyond loopback without a token is refused.
+  const httpSettings = loadHttpSettings(a.env);
+  if (httpSettings.listen) checkListen(httpSettings.listen, httpSettings.token);
   const backends = await resolveBackends(a.env, a.config, { clock, logger });
   if (!backends) {
     logger.info({ trace: a.bundledTrace }, 'no CI server configured: replaying the bundled trace on the simulated cloud (virtual time)');
@@ -42,16 +50,17 @@ export async function runDaemon(a: RunArgs): Promise<void> {
   }
   const inspect = a.inspect ? await startInspector(logger, a.env) : undefined;
   let daemon: Daemon | undefined;
-  const view = new FleetView(() => daemon);
-  const http = a.env.DDA_HTTP_LISTEN ? await startStatusServer(view, a.env.DDA_HTTP_LISTEN) : undefined;
-  if (http) logger.info({ url: http.url }, 'status page: /status, /metrics, /healthz');
+  const view = new FleetView(() => daemon, { clock, version: packageVersion() });
+  const http = httpSettings.listen ? await startStatusServer(view, httpSettings.listen, { token: httpSettings.token }) : undefined;
+  if (http) logger.info({ url: http.url, auth: httpSettings.token ? 'bearer token' : 'none (loopback)' }, 'status page: /, /api/status, /api/events, /metrics, /healthz, /readyz');
   daemon = startDaemon({
     config: a.config,
-    source: backends.source,
-    cloud: backends.cloud,
+    // Metered where the backends are built: the daemon and the interpreter see the same ports.
+    source: meterQueueSource(backends.source, view.meter, { clock, pools: a.config.pools }),
+    cloud: meterCloudProvider(backends.cloud, view.meter, { clock }),
     clock,
     logger,
-    onDecision: view.onDecision,
+    ...view.hooks,
     ...(inspect ? { inspect } : {}),
   });
   const running = daemon;
@@ -80,6 +89,8 @@ export async function runDaemon(a: RunArgs): Promise<void> {
   // Keep-alive sockets to the CI server and the cloud would hold the process for a while more.
   process.exit(0);
 }
+
+const packageVersion = (): string => (JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version: string }).version;
 
 /** `--drain-on-exit`: how long the fleet gets to drain to zero before it is left to the next daemon. */
 const DRAIN_ON_EXIT_MS = 10 * 60 * 1000;
