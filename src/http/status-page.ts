@@ -25,8 +25,8 @@ h2 { font-size:14px; margin:0 0 8px; }
 table { width:100%; border-collapse:collapse; }
 th, td { text-align:left; padding:5px 8px; border-bottom:1px solid var(--line); vertical-align:top; }
 th { color:var(--dim); font-weight:500; font-size:12px; }
-td.num, th.num { text-align:right; font-variant-numeric:tabular-nums; }
-.badge { display:inline-block; padding:1px 8px; border-radius:999px; font-size:12px; font-weight:600; border:1px solid currentColor; }
+td.num, th.num { text-align:right; font-variant-numeric:tabular-nums; white-space:nowrap; }
+.badge { display:inline-block; white-space:nowrap; padding:1px 8px; border-radius:999px; font-size:12px; font-weight:600; border:1px solid currentColor; }
 .ok { color:var(--ok); } .warn { color:var(--warn); } .bad { color:var(--bad); } .info { color:var(--info); } .dim { color:var(--dim); }
 .bar { height:6px; background:var(--line); border-radius:3px; overflow:hidden; margin-top:6px; }
 .bar > div { height:100%; background:var(--info); }
@@ -60,7 +60,7 @@ function duration(ms) {
 }
 function now() { return status ? status.now + (Date.now() - receivedAt) : Date.now(); }
 function ago(t) { if (t === null || t === undefined) return '–'; const d = now() - t; return d < 5000 ? 'just now' : duration(d) + ' ago'; }
-function usd(x) { return '$' + (x >= 100 ? x.toFixed(0) : x >= 1 ? x.toFixed(2) : x.toFixed(3)); }
+function usd(x) { return '$' + (x >= 100 ? x.toFixed(0) : x >= 1 ? x.toFixed(2) : x >= 0.01 ? x.toFixed(3) : x.toFixed(4)); }
 const MODE = { running: 'ok', adopting: 'info', starting: 'info', degraded: 'warn', blind: 'bad', stopping: 'warn', stopped: 'bad' };
 const MODE_TEXT = {
   running: 'sees the queue and the fleet, and plans',
