@@ -114,6 +114,10 @@ export async function startStatusServer(view: FleetView, listen: string, o: Stat
         res.writeHead(r.ready ? 200 : 503, { 'content-type': 'text/plain' }).end(r.ready ? 'ready\n' : `not ready: ${r.why}\n`);
         return;
       }
+      case '/favicon.ico':
+        // Browsers ask for it on every page, the 401 one too: no icon, and no error in their console.
+        res.writeHead(204, { 'cache-control': 'max-age=86400' }).end();
+        return;
       default:
         res.writeHead(404, { 'content-type': 'text/plain' }).end('try /, /api/status, /api/events, /metrics, /healthz or /readyz\n');
     }

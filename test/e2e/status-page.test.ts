@@ -160,8 +160,8 @@ describe('the status server on a running daemon', () => {
       const shot = join(out, 'status-page.png');
       await page.screenshot({ path: shot, fullPage: true });
       expect(existsSync(shot)).toBe(true);
-      expect(errors).toEqual([]);
-      expect(failed.filter((f) => !f.includes('/api/events'))).toEqual([]);
+      expect(errors, 'errors in the page').toEqual([]);
+      expect(failed.filter((f) => !f.includes('/api/events')), 'requests that failed or left loopback').toEqual([]);
     } finally {
       await browser.close();
     }
