@@ -29,6 +29,8 @@ export interface StatusServerOptions {
 export interface StatusServer {
   server: Server;
   url: string;
+  /** Clients of the live feed now. */
+  listeners(): number;
   close(): Promise<void>;
 }
 
@@ -132,6 +134,7 @@ export async function startStatusServer(view: FleetView, listen: string, o: Stat
   return {
     server,
     url,
+    listeners: () => feed.size,
     close: () =>
       new Promise<void>((resolve) => {
         feed.close();
@@ -197,6 +200,10 @@ class LiveFeed {
       if (this.clients.size === 0) this.stop();
     });
     this.timer ??= setInterval(() => this.check(), this.checkMs);
+  }
+
+  get size(): number {
+    return this.clients.size;
   }
 
   close(): void {
