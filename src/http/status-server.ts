@@ -99,7 +99,8 @@ export async function startStatusServer(view: FleetView, listen: string, o: Stat
         res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(view.status(), null, 2));
         return;
       case '/api/events':
-        feed.add(req, res);
+        if (req.method === 'HEAD') res.writeHead(200, { 'content-type': 'text/event-stream' }).end();
+        else feed.add(req, res);
         return;
       case '/metrics': {
         const m = await view.metrics();
