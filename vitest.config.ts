@@ -33,7 +33,9 @@ export default defineConfig({
       },
       {
         extends: true,
-        test: { name: 'integration', include: integration, globalSetup: ['test/helpers/moto-global-setup.ts'] },
+        // A spawned CLI takes a second or two on an idle machine and several on a busy one:
+        // the 5 s default would fail a correct test on a loaded CI runner.
+        test: { name: 'integration', include: integration, globalSetup: ['test/helpers/moto-global-setup.ts'], testTimeout: 30_000 },
       },
     ],
   },

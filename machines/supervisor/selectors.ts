@@ -54,3 +54,13 @@ export function queueOf(s: SupervisorSnapshot): QueueView {
 export function cloudOf(s: SupervisorSnapshot): CloudView {
   return s.context.cloud;
 }
+
+/** What the cloud last said an instance is (type, market); undefined before it was described. */
+export function describedOf(s: SupervisorSnapshot, instanceId: string | null): SupervisorContext['described'][string] | undefined {
+  return instanceId === null ? undefined : s.context.described[instanceId];
+}
+
+/** The settings the supervisor plans with (pools with their limits and warm pools, fleet max, budget). */
+export function settingsOf(s: SupervisorSnapshot): Pick<SupervisorContext['input'], 'pools' | 'planner'> {
+  return { pools: s.context.input.pools, planner: s.context.input.planner };
+}

@@ -1,6 +1,6 @@
 import { assign, emit, enqueueActions, initialTransition, setup } from 'xstate';
 import type { PoolSpec } from '../../src/domain/pool.js';
-import type { FleetSnapshot } from '../../src/ports/cloud-provider.js';
+import type { FleetSnapshot, Market } from '../../src/ports/cloud-provider.js';
 import type { QueueSnapshot } from '../../src/ports/queue-source.js';
 import { emptyHistory, recordArrivals, type ArrivalHistory } from '../../src/planner/arrivals.js';
 import { matchPools } from '../../src/planner/match-pools.js';
@@ -94,6 +94,8 @@ export interface SupervisorContext {
   arrivals: ArrivalHistory;
   /** How long cold boots took lately (launch → agent running), a moving average; null until one is seen. */
   bootMs: number | null;
+  /** What the last describe said each instance is (type, market), by instance id: for people, not for the planner. */
+  described: Record<string, { instanceType: string; market: Market }>;
 }
 
 /** The view a new actor starts with, computed as the actor itself will: it reports the same. */
@@ -228,7 +230,9 @@ export const supervisorMachine = setup({
         facts[key] = factsOfAdopted(obs, busy);
         adopted++;
       }
-      enqueue.assign({ facts, fleet, stats: { ...context.stats, adopted: context.stats.adopted + adopted } });
+      const described: SupervisorContext['described'] = {};
+      for (const o of event.snapshot.instances) described[o.instanceId] = { instanceType: o.instanceType, market: o.market };
+      enqueue.assign({ facts, fleet, described, stats: { ...context.stats, adopted: context.stats.adopted + adopted } });
     }),
 
     /** Interpreter results go to the actor they concern. */
@@ -334,6 +338,7 @@ export const supervisorMachine = setup({
     holds: [],
     arrivals: emptyHistory(),
     bootMs: null,
+    described: {},
   }),
   on: {
     QUEUE: { actions: ['rememberQueue', 'forwardQueue'] },

@@ -1,10 +1,8 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { describeError } from '../domain/errors.js';
 import { BILLING_MODES, budget, count, integer, isoDate, nonNegative, positive, positiveInteger, warmPoolSize, type BillingMode } from './options.js';
-import { bundledTrace, projectRoot } from './paths.js';
+import { bundledTrace, packageVersion } from './paths.js';
 
 /*
  * Only commander and tiny modules are imported up here. Each command imports its own module in
@@ -25,7 +23,7 @@ interface Knobs {
   waitTarget?: number;
 }
 
-const version = (JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+const version = packageVersion();
 
 const program = new Command('drone-dynamic-agents')
   .description('Keeps a pool of CI build agents sized to the CI server queue.')

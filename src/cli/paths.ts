@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -13,3 +13,6 @@ export function projectRoot(): string {
 }
 
 export const bundledTrace = () => join(projectRoot(), 'data', 'traces', 'singularity-2016-06-27-3w.csv');
+
+/** This build's version, from package.json. */
+export const packageVersion = (): string => (JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version: string }).version;

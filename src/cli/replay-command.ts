@@ -1,3 +1,4 @@
+import { packageVersion } from './paths.js';
 import { closeSync, openSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative } from 'node:path';
@@ -55,14 +56,16 @@ export async function runReplay(a: ReplayArgs, config: Config): Promise<void> {
   const logPath = a.logs ? null : (a.logFile ?? join(tmpdir(), `dda-replay-${new Date().toISOString().replace(/[:.]/g, '-')}.log`));
   const fd = logPath === null ? 1 : openLog(logPath);
   const clockRef: { current: Clock | null } = { current: null };
+  // The logger and the status page read the replay's virtual time, known once the replay starts.
+  const replayTime: Clock = { now: () => clockRef.current?.now() ?? w.start, setTimeout: () => 0, clearTimeout: () => {} };
   const logger = createLogger({
-    clock: { now: () => clockRef.current?.now() ?? w.start, setTimeout: () => 0, clearTimeout: () => {} },
+    clock: replayTime,
     level: a.level,
     destination: pino.destination({ dest: fd, sync: true }),
   });
 
   let daemon: Daemon | undefined;
-  const view = new FleetView(() => daemon);
+  const view = new FleetView(() => daemon, { clock: replayTime, version: packageVersion() });
   const http = a.statusPage === false ? undefined : await startStatusServer(view, '127.0.0.1:0');
 
   err.write(
@@ -94,7 +97,7 @@ export async function runReplay(a: ReplayArgs, config: Config): Promise<void> {
       world: { seed },
       onClock: (c) => (clockRef.current = c),
       onDaemon: (d) => (daemon = d),
-      onDecision: view.onDecision,
+      ...view.hooks,
       onStep: (wd, now) => progress.update(now, () => sample(wd, now)),
       ...(pace
         ? {

@@ -5,7 +5,9 @@ import { createLogger } from '../log/logger.js';
 import { describeError, isDdaError } from '../domain/errors.js';
 import { startDaemon, type Daemon } from '../runtime/daemon.js';
 import { FleetView } from '../http/fleet-view.js';
-import { startStatusServer } from '../http/status-server.js';
+import { meterCloudProvider, meterQueueSource } from '../http/metered-ports.js';
+import { checkListen, startStatusServer } from '../http/status-server.js';
+import { packageVersion } from './paths.js';
 import { resolveBackends } from './backends.js';
 import { formatListen } from '../config/env.js';
 import { startInspectorServer } from './inspector.js';
@@ -33,6 +35,10 @@ export async function runDaemon(a: RunArgs): Promise<void> {
   const level = settings.daemon.logLevel;
   const logger = createLogger({ clock, level });
   for (const w of settings.warnings) logger.warn(w);
+  const listen = settings.daemon.httpListen ? formatListen(settings.daemon.httpListen) : undefined;
+  const token = settings.daemon.httpToken;
+  // A status page beyond loopback without a token is refused before anything starts.
+  if (listen) checkListen(listen, token);
   const backends = await resolveBackends(settings, a.config, { clock, logger });
   if (!backends) {
     const { runReplay } = await import('./replay-command.js');
@@ -49,23 +55,23 @@ export async function runDaemon(a: RunArgs): Promise<void> {
   }
   const inspector = a.inspect ? await startInspector(logger, settings.daemon.inspectPort) : undefined;
   let daemon: Daemon | undefined;
-  const view = new FleetView(() => daemon);
-  const listen = settings.daemon.httpListen;
+  const view = new FleetView(() => daemon, { clock, version: packageVersion() });
   // A server left listening would keep the process from exiting on the error.
   const http = listen
-    ? await startStatusServer(view, formatListen(listen)).catch(async (e: unknown) => {
+    ? await startStatusServer(view, listen, { token }).catch(async (e: unknown) => {
         await inspector?.close();
         throw e;
       })
     : undefined;
-  if (http) logger.info({ url: http.url }, 'status page: /status, /metrics, /healthz');
+  if (http) logger.info({ url: http.url, auth: token ? 'bearer token' : 'none (loopback)' }, 'status page: /, /api/status, /api/events, /metrics, /healthz, /readyz');
   daemon = startDaemon({
     config: a.config,
-    source: backends.source,
-    cloud: backends.cloud,
+    // Metered where the backends are built: the daemon and the interpreter see the same ports.
+    source: meterQueueSource(backends.source, view.meter, { clock, pools: a.config.pools }),
+    cloud: meterCloudProvider(backends.cloud, view.meter, { clock }),
     clock,
     logger,
-    onDecision: view.onDecision,
+    ...view.hooks,
     ...(inspector ? { inspect: inspector.inspect } : {}),
   });
   const running = daemon;
@@ -94,6 +100,7 @@ export async function runDaemon(a: RunArgs): Promise<void> {
   // Keep-alive sockets to the CI server and the cloud would hold the process for a while more.
   process.exit(0);
 }
+
 
 /** `--drain-on-exit`: how long the fleet gets to drain to zero before it is left to the next daemon. */
 const DRAIN_ON_EXIT_MS = 10 * 60 * 1000;

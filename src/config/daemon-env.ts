@@ -38,6 +38,15 @@ export const daemonEnv = z.object(variables).transform((e): DaemonSettings => {
 
 export const DAEMON_ENV = env.envNames(variables);
 
+/** A status-page token shorter than this is guessable by anyone who can reach the port. */
+const MIN_TOKEN = 16;
+
 export function loadDaemonSettings(vars: env.Env): DaemonSettings {
-  return env.parseEnv(daemonEnv, vars);
+  const settings = env.parseEnv(daemonEnv, vars);
+  const token = settings.httpToken;
+  if (token !== undefined && token.trim().length < MIN_TOKEN) {
+    const from = vars.DDA_HTTP_TOKEN_FILE !== undefined ? 'DDA_HTTP_TOKEN_FILE' : 'DDA_HTTP_TOKEN';
+    throw env.invalid(from, `must be at least ${MIN_TOKEN} characters (value not shown), e.g. from: openssl rand -hex 32`);
+  }
+  return settings;
 }

@@ -104,7 +104,7 @@ describe('unknown variables', () => {
   });
 
   it('the known names cover every variable each schema reads: complete environments pass without a word', () => {
-    for (const env of [droneEnv, woodpeckerEnv, gocdEnv]) expect(load({ ...env, DDA_CI_REQUEST_TIMEOUT: '5', DDA_LOG_LEVEL: 'warn', DDA_HTTP_LISTEN: '9090', DDA_INSPECT_PORT: '9229', DDA_HTTP_TOKEN: 'h' }).warnings).toEqual([]);
+    for (const env of [droneEnv, woodpeckerEnv, gocdEnv]) expect(load({ ...env, DDA_CI_REQUEST_TIMEOUT: '5', DDA_LOG_LEVEL: 'warn', DDA_HTTP_LISTEN: '9090', DDA_INSPECT_PORT: '9229', DDA_HTTP_TOKEN: 'h-0123456789abcdef' }).warnings).toEqual([]);
     const aws = { DDA_AWS_REGION: 'eu-west-1', DDA_ECS_CLUSTER: 'ci', DDA_AWS_ENDPOINT: 'http://127.0.0.1:5000', DDA_AMI: 'ami-12345678', DDA_INSTANCE_TYPES: 'c6i.large', DDA_MARKET: 'spot', DDA_SPOT_MAX_PRICE: '0.1', DDA_INSTANCE_PRICES: 'c6i.large=0.085', DDA_DEFAULT_PRICE_PER_HOUR: '0.2', DDA_VOLUME_TYPE: 'gp3', DDA_TASK_EXECUTION_ROLE: 'arn:aws:iam::123456789012:role/x', DDA_AGENT_NETWORK_MODE: 'host', DDA_INSTANCE_PROFILE: 'p', DDA_ROOT_DEVICE: '/dev/xvda', DDA_SUBNETS: 'subnet-0000000a', DDA_SECURITY_GROUPS: 'sg-0000000a', DDA_VOLUME_SIZE: '30', DDA_CAPACITY_BACKOFF_SECONDS: '60', DDA_AGENT_MEMORY_MIB: '512', DDA_WATCHDOG_IDLE_MINUTES: '60', DDA_WATCHDOG_MAX_HOURS: '0', DDA_POOL_ARM_BIG_AMI: 'ami-12345678', DDA_POOL_DEFAULT_INSTANCE_TYPES: 'c6i.large' };
     const e = load({ ...droneEnv, ...aws, AWS_REGION: 'eu-west-1', AWS_DEFAULT_REGION: 'eu-west-1', AWS_PROFILE: 'ci', AWS_SHARED_CREDENTIALS_FILE: '/x' });
     expect(e.warnings).toEqual([]);
@@ -139,7 +139,7 @@ describe('secrets from files (<NAME>_FILE)', () => {
     expect((wp.ci!.settings as unknown as { token: string }).token).toBe('wp-file');
     const gocd = load({ ...gocdEnv, GOCD_TOKEN: '', GOCD_USERNAME: 'admin', GOCD_PASSWORD_FILE: secretFile('pw\n') });
     expect((gocd.ci!.settings as unknown as { auth: unknown }).auth).toEqual({ kind: 'basic', user: 'admin', password: 'pw' });
-    expect(load({ DDA_HTTP_TOKEN_FILE: secretFile('bearer-1\n') }).daemon.httpToken).toBe('bearer-1');
+    expect(load({ DDA_HTTP_TOKEN_FILE: secretFile('bearer-1-0123456789abcdef\n') }).daemon.httpToken).toBe('bearer-1-0123456789abcdef');
     const aws = load({ ...droneEnv, DDA_AWS_REGION: 'eu-west-1', DDA_ECS_CLUSTER: 'ci', AWS_ACCESS_KEY_ID_FILE: secretFile('AKIAFILE\n'), AWS_SECRET_ACCESS_KEY_FILE: secretFile('sk-file\n') }).aws!;
     expect(aws.credentials).toEqual({ accessKeyId: 'AKIAFILE', secretAccessKey: 'sk-file' });
     expect(JSON.stringify(aws)).not.toContain('sk-file');
@@ -191,7 +191,7 @@ describe('secrets from files (<NAME>_FILE)', () => {
 
 describe('effective settings (drone-dynamic-agents config)', () => {
   it('masks every secret, shows what is unset as null, and says what run would do', () => {
-    const env = { ...droneEnv, DDA_HTTP_TOKEN: 'bearer-s3cret', DDA_AWS_REGION: 'eu-west-1', DDA_ECS_CLUSTER: 'ci', AWS_ACCESS_KEY_ID_FILE: secretFile('AKIAS3CRET'), AWS_SECRET_ACCESS_KEY_FILE: secretFile('aws-s3cret') };
+    const env = { ...droneEnv, DDA_HTTP_TOKEN: 'bearer-s3cret-0123456789', DDA_AWS_REGION: 'eu-west-1', DDA_ECS_CLUSTER: 'ci', AWS_ACCESS_KEY_ID_FILE: secretFile('AKIAS3CRET'), AWS_SECRET_ACCESS_KEY_FILE: secretFile('aws-s3cret') };
     const out = settingsJson(effectiveSettings(config, load(env)));
     for (const s of ['tok-abc-123', 'bearer-s3cret', 'AKIAS3CRET', 'aws-s3cret']) expect(out).not.toContain(s);
     const o = JSON.parse(out) as Record<string, Record<string, unknown>>;
