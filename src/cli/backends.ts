@@ -1,17 +1,27 @@
-import { createAwsProvider } from '../cloud/aws/index.js';
+import { createAwsLeaseStore, createAwsProvider } from '../cloud/aws/index.js';
 import { loadAwsConfig } from '../cloud/aws/settings.js';
 import type { Config } from '../config/config.js';
 import type { Clock } from '../domain/clock.js';
 import { DdaError } from '../domain/errors.js';
 import type { Logger } from '../log/logger.js';
 import type { CloudProvider } from '../ports/cloud-provider.js';
+import type { LeaseStore } from '../ports/lease.js';
 import type { QueueSource } from '../ports/queue-source.js';
+import { MemoryLeaseStore } from '../sim/lease-store.js';
 import { SimWorld } from '../sim/sim-world.js';
 import { primaryVariables, selectCiServer } from '../sources/registry.js';
 
 export interface Backends {
   source: QueueSource;
   cloud: CloudProvider;
+  /** The replica lease and launch intents; absent: a single daemon, launches held after a start. */
+  lease?: BackendLease;
+}
+
+export interface BackendLease {
+  store: LeaseStore;
+  durationMs: number;
+  renewMs: number;
 }
 
 /**
@@ -36,7 +46,9 @@ export async function resolveBackends(env: NodeJS.ProcessEnv, config: Config, de
   const specs = new Map(config.pools.map((p) => [p.name, server.agentSpec(settings, p)]));
   if (!aws) {
     deps.logger.warn({ source: source.kind }, 'no DDA_AWS_* settings: using the simulated cloud (dry run, nothing is bought)');
-    return { source, cloud: new SimWorld({ clock: deps.clock, pools: config.pools, billing: config.planner.billing, ...config.simulatedCloud }).cloud };
+    // The simulated cloud keeps its launch intents in memory: no settling hold after a start.
+    const lease = { store: new MemoryLeaseStore(), durationMs: 30_000, renewMs: 10_000 };
+    return { source, cloud: new SimWorld({ clock: deps.clock, pools: config.pools, billing: config.planner.billing, ...config.simulatedCloud }).cloud, lease };
   }
   const cloud = createAwsProvider(aws, {
     clock: deps.clock,
@@ -49,5 +61,7 @@ export async function resolveBackends(env: NodeJS.ProcessEnv, config: Config, de
       return spec;
     },
   });
-  return { source, cloud };
+  const store = createAwsLeaseStore(aws, config.runtime.daemonId);
+  if (!store || !aws.lease) return { source, cloud };
+  return { source, cloud, lease: { store, durationMs: aws.lease.durationSeconds * 1000, renewMs: aws.lease.renewSeconds * 1000 } };
 }

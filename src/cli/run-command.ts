@@ -4,6 +4,7 @@ import { systemClock, type Clock } from '../domain/clock.js';
 import { createLogger } from '../log/logger.js';
 import { describeError, isDdaError } from '../domain/errors.js';
 import { startDaemon, type Daemon } from '../runtime/daemon.js';
+import { holderId, startReplica, type Replica } from '../runtime/replica.js';
 import { FleetView } from '../http/fleet-view.js';
 import { startStatusServer } from '../http/status-server.js';
 import { resolveBackends } from './backends.js';
@@ -43,10 +44,12 @@ export async function runDaemon(a: RunArgs): Promise<void> {
   }
   const inspect = a.inspect ? await startInspector(logger, a.env) : undefined;
   let daemon: Daemon | undefined;
-  const view = new FleetView(() => daemon);
+  // With a lease store, the daemon runs only while this replica holds the lease (runtime/replica.ts).
+  let replica: Replica | undefined;
+  const view = new FleetView(() => replica?.daemon ?? daemon);
   const http = a.env.DDA_HTTP_LISTEN ? await startStatusServer(view, a.env.DDA_HTTP_LISTEN) : undefined;
   if (http) logger.info({ url: http.url }, 'status page: /status, /metrics, /healthz');
-  daemon = startDaemon({
+  const daemonOptions = {
     config: a.config,
     source: backends.source,
     cloud: backends.cloud,
@@ -54,9 +57,11 @@ export async function runDaemon(a: RunArgs): Promise<void> {
     logger,
     onDecision: view.onDecision,
     ...(inspect ? { inspect } : {}),
-  });
-  const running = daemon;
-  logger.info({ source: backends.source.kind, cloud: backends.cloud.kind, pools: a.config.pools.map((p) => p.name) }, 'daemon started');
+  };
+  if (backends.lease) replica = startReplica({ ...daemonOptions, lease: { ...backends.lease, holder: holderId(a.config.runtime.daemonId) } });
+  else daemon = startDaemon(daemonOptions);
+  const running: Pick<Daemon, 'stop' | 'halt' | 'leftBehind'> = replica ?? daemon!;
+  logger.info({ source: backends.source.kind, cloud: backends.cloud.kind, pools: a.config.pools.map((p) => p.name), ...(backends.lease ? { lease: backends.lease.store.kind } : {}) }, 'daemon started');
   const rt = a.config.runtime;
   await new Promise<void>((resolve) => {
     const onSignal = (sig: string) => {
