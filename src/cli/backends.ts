@@ -1,10 +1,12 @@
-import { createAwsProvider } from '../cloud/aws/index.js';
+import { createAwsLeaseStore, createAwsProvider } from '../cloud/aws/index.js';
 import type { Config } from '../config/config.js';
 import type { Clock } from '../domain/clock.js';
 import { DdaError } from '../domain/errors.js';
 import type { Logger } from '../log/logger.js';
 import type { CloudProvider } from '../ports/cloud-provider.js';
+import type { LeaseStore } from '../ports/lease.js';
 import type { QueueSource } from '../ports/queue-source.js';
+import { MemoryLeaseStore } from '../sim/lease-store.js';
 import { SimWorld } from '../sim/sim-world.js';
 import { primaryVariables } from '../sources/registry.js';
 import type { Environment } from './settings.js';
@@ -12,6 +14,14 @@ import type { Environment } from './settings.js';
 export interface Backends {
   source: QueueSource;
   cloud: CloudProvider;
+  /** The replica lease and launch intents; absent: a single daemon, launches held after a start. */
+  lease?: BackendLease;
+}
+
+export interface BackendLease {
+  store: LeaseStore;
+  durationMs: number;
+  renewMs: number;
 }
 
 /**
@@ -35,7 +45,9 @@ export async function resolveBackends(env: Pick<Environment, 'ci' | 'aws'>, conf
   const specs = new Map(config.pools.map((p) => [p.name, server.agentSpec(settings, p)]));
   if (!aws) {
     deps.logger.warn({ source: source.kind }, 'no AWS settings (DDA_ECS_CLUSTER, DDA_AWS_REGION): using the simulated cloud (dry run, nothing is bought)');
-    return { source, cloud: new SimWorld({ clock: deps.clock, pools: config.pools, billing: config.planner.billing, ...config.simulatedCloud }).cloud };
+    // The simulated cloud keeps its launch intents in memory: no settling hold after a start.
+    const lease = { store: new MemoryLeaseStore(), durationMs: 30_000, renewMs: 10_000 };
+    return { source, cloud: new SimWorld({ clock: deps.clock, pools: config.pools, billing: config.planner.billing, ...config.simulatedCloud }).cloud, lease };
   }
   const cloud = createAwsProvider(aws, {
     clock: deps.clock,
@@ -48,5 +60,7 @@ export async function resolveBackends(env: Pick<Environment, 'ci' | 'aws'>, conf
       return spec;
     },
   });
-  return { source, cloud };
+  const store = createAwsLeaseStore(aws, config.runtime.daemonId);
+  if (!store || !aws.lease) return { source, cloud };
+  return { source, cloud, lease: { store, durationMs: aws.lease.durationSeconds * 1000, renewMs: aws.lease.renewSeconds * 1000 } };
 }

@@ -4,6 +4,7 @@ import { systemClock, type Clock } from '../domain/clock.js';
 import { createLogger } from '../log/logger.js';
 import { describeError, isDdaError } from '../domain/errors.js';
 import { startDaemon, type Daemon } from '../runtime/daemon.js';
+import { holderId, startReplica, type Replica } from '../runtime/replica.js';
 import { FleetView } from '../http/fleet-view.js';
 import { meterCloudProvider, meterQueueSource } from '../http/metered-ports.js';
 import { checkListen, startStatusServer } from '../http/status-server.js';
@@ -55,7 +56,9 @@ export async function runDaemon(a: RunArgs): Promise<void> {
   }
   const inspector = a.inspect ? await startInspector(logger, settings.daemon.inspectPort) : undefined;
   let daemon: Daemon | undefined;
-  const view = new FleetView(() => daemon, { clock, version: packageVersion() });
+  // With a lease store, the daemon runs only while this replica holds the lease (runtime/replica.ts).
+  let replica: Replica | undefined;
+  const view = new FleetView(() => replica?.daemon ?? daemon, { clock, version: packageVersion(), lease: () => replica?.lease() });
   // A server left listening would keep the process from exiting on the error.
   const http = listen
     ? await startStatusServer(view, listen, { token }).catch(async (e: unknown) => {
@@ -64,7 +67,7 @@ export async function runDaemon(a: RunArgs): Promise<void> {
       })
     : undefined;
   if (http) logger.info({ url: http.url, auth: token ? 'bearer token' : 'none (loopback)' }, 'status page: /, /api/status, /api/events, /metrics, /healthz, /readyz');
-  daemon = startDaemon({
+  const daemonOptions = {
     config: a.config,
     // Metered where the backends are built: the daemon and the interpreter see the same ports.
     source: meterQueueSource(backends.source, view.meter, { clock, pools: a.config.pools }),
@@ -73,9 +76,11 @@ export async function runDaemon(a: RunArgs): Promise<void> {
     logger,
     ...view.hooks,
     ...(inspector ? { inspect: inspector.inspect } : {}),
-  });
-  const running = daemon;
-  logger.info({ source: backends.source.kind, cloud: backends.cloud.kind, pools: a.config.pools.map((p) => p.name) }, 'daemon started');
+  };
+  if (backends.lease) replica = startReplica({ ...daemonOptions, lease: { ...backends.lease, holder: holderId(a.config.runtime.daemonId) } });
+  else daemon = startDaemon(daemonOptions);
+  const running: Pick<Daemon, 'stop' | 'halt' | 'leftBehind'> = replica ?? daemon!;
+  logger.info({ source: backends.source.kind, cloud: backends.cloud.kind, pools: a.config.pools.map((p) => p.name), ...(backends.lease ? { lease: backends.lease.store.kind } : {}) }, 'daemon started');
   const rt = a.config.runtime;
   await new Promise<void>((resolve) => {
     const onSignal = (sig: string) => {

@@ -25,7 +25,12 @@ export type ErrorCode =
   | 'CLOUD_UNAVAILABLE'
   /** A command's deadline passed before the cloud answered (the call was aborted). */
   | 'CLOUD_TIMEOUT'
-  | 'CLOUD_FAILED';
+  | 'CLOUD_FAILED'
+  // the replica lease (src/ports/lease.ts)
+  /** Another replica holds the lease, or ours ended: this daemon must not act. */
+  | 'LEASE_LOST'
+  /** The lease store could not be reached or answered strangely. */
+  | 'LEASE_UNAVAILABLE';
 
 export class DdaError extends Error {
   readonly code: ErrorCode;

@@ -1,3 +1,4 @@
+import type { LeaseState } from '../runtime/replica.js';
 import { systemClock, type Clock } from '../domain/clock.js';
 import { matchPools } from '../planner/match-pools.js';
 import type { Decision, HoldCode } from '../planner/types.js';
@@ -71,6 +72,8 @@ export interface FleetViewOptions {
   /** Recent decisions kept. */
   keep?: number;
   version?: string;
+  /** This replica's lease, when replicas share one (runtime/replica.ts); a standby is not ready. */
+  lease?: () => LeaseState | undefined;
 }
 
 const HOUR_MS = 3_600_000;
@@ -82,6 +85,7 @@ export class FleetView {
   private readonly clock: Clock;
   private readonly keep: number;
   private readonly version: string;
+  private readonly lease: () => LeaseState | undefined;
   private readonly recent: FleetStatus['decisions'] = [];
   private readonly counts: Record<string, number> = {};
   /** Holds in force as of the last planning round, by `pool/code`, and the round's time. */
@@ -100,6 +104,7 @@ export class FleetView {
     this.clock = o.clock ?? systemClock;
     this.keep = o.keep ?? 100;
     this.version = o.version ?? 'unknown';
+    this.lease = o.lease ?? (() => undefined);
     this.meter = new DaemonMetrics({ version: this.version });
     this.startedAt = this.clock.now();
     this.spent.at = this.startedAt;
@@ -153,6 +158,9 @@ export class FleetView {
 
   /** Ready: the fleet has been described and the queue seen, and neither is unknown now. */
   ready(): { ready: boolean; why: string } {
+    const lease = this.lease();
+    // A standby acts on nothing: a load balancer or an orchestrator must see it as not ready.
+    if (lease?.role === 'standby') return { ready: false, why: `standby: the lease is held by ${lease.heldBy ?? 'nobody yet'}` };
     const snap = this.daemon()?.supervisor.getSnapshot();
     if (!snap) return { ready: false, why: 'starting' };
     const mode = modeOf(snap);

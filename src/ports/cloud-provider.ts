@@ -1,4 +1,5 @@
 import type { Demand } from '../domain/pool.js';
+import type { LaunchAttempt } from './lease.js';
 
 /**
  * The cloud, cut down to what the daemon does with it. Implemented for AWS (EC2 + ECS) and by
@@ -26,6 +27,16 @@ export interface LaunchRequest {
    * container instance, and is then parked (`park`) instead of given work. Default 'work'.
    */
   purpose?: 'work' | 'park';
+  /**
+   * Launch intents (src/runtime/launch-intents.ts): awaited before each request is sent, with
+   * what would repeat it (the idempotency token); a throw stops the launch before the request.
+   */
+  onAttempt?: (attempt: LaunchAttempt) => Promise<void>;
+  /**
+   * Send exactly this earlier request again, with its idempotency token, instead of choosing
+   * afresh: a cloud that honours the token answers with the instance the first one made.
+   */
+  repeat?: LaunchAttempt;
 }
 
 export interface LaunchResult {

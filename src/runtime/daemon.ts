@@ -37,6 +37,8 @@ export interface DaemonOptions {
   onDecision?: (d: Decision, now: number) => void;
   /** False for in-memory sources and clouds (the simulator): no AbortSignal per poll or command. */
   abortablePolls?: boolean;
+  /** Launches held after the start; default lifecycle.goneGraceSeconds (see SupervisorOptions). */
+  settleMs?: number;
 }
 
 export interface Daemon {

@@ -10,6 +10,11 @@ export interface SupervisorOptions {
   logger: Logger;
   /** Extra inspection observer (the XState inspector in development). */
   inspect?: Observer<InspectionEvent> | undefined;
+  /**
+   * How long launches are held after the start (default lifecycle.goneGraceSeconds): 0 when
+   * launch intents account for what the last daemon launched (src/runtime/launch-intents.ts).
+   */
+  settleMs?: number | undefined;
 }
 
 /**
@@ -37,7 +42,7 @@ export function createSupervisor(o: SupervisorOptions): Actor<SupervisorMachine>
         terminateRetryMs: lc.terminateRetrySeconds * 1000,
       },
       goneGraceMs: lc.goneGraceSeconds * 1000,
-      settleMs: lc.goneGraceSeconds * 1000,
+      settleMs: o.settleMs ?? lc.goneGraceSeconds * 1000,
     },
   });
   return supervisor;

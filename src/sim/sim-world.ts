@@ -381,6 +381,10 @@ export class SimWorld {
     return {
       kind: 'sim',
       async launch(req: LaunchRequest): Promise<LaunchResult> {
+        // As EC2 with a ClientToken: the key is the token, and a repeat answers the first instance.
+        const first = req.repeat ? w.launchedWithKey(req.key) : undefined;
+        if (first) return first;
+        if (req.onAttempt) await req.onAttempt({ clientToken: req.key, detail: {} });
         return w.launch(req);
       },
       async describe(): Promise<FleetSnapshot> {
@@ -418,6 +422,13 @@ export class SimWorld {
         w.unpark(instanceId);
       },
     };
+  }
+
+  /** The instance a launch with this key made, as its launch answered. */
+  private launchedWithKey(key: string): LaunchResult | undefined {
+    let found: SimInstance | undefined;
+    for (const i of this.instances.values()) if (i.key === key) found = i;
+    return found && { instanceId: found.id, instanceType: 'sim.4vcpu', market: this.o.market, pricePerHour: found.price, launchedAt: found.launchedAt };
   }
 
   private launch(req: LaunchRequest): LaunchResult {

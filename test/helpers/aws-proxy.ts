@@ -6,7 +6,7 @@ import type { Socket } from 'node:net';
  * network and AWS do: answer normally, lose the answer of a call that took effect (forward it,
  * then tell the SDK 500), or accept the request and never answer (a black hole).
  */
-export type ProxyBehaviour = 'forward' | 'forward-then-500' | 'hang' | ProxyFailure | ProxyReply;
+export type ProxyBehaviour = 'forward' | 'forward-then-500' | 'forward-then-hang' | 'hang' | ProxyFailure | ProxyReply;
 
 /** Answer with this EC2 error without forwarding (the call never takes effect): what moto cannot produce, e.g. InsufficientInstanceCapacity. */
 export interface ProxyFailure {
@@ -76,6 +76,12 @@ export async function startAwsProxy(target: string, decide: (action: string, see
       return;
     }
     const answer = await forward(req, body);
+    if (behaviour === 'forward-then-hang') {
+      // The call took effect; its answer never comes (the caller dies or gives up first).
+      held.add(res);
+      res.on('close', () => held.delete(res));
+      return;
+    }
     if (behaviour === 'forward-then-500') {
       // EC2's own shape for an internal error: the SDK classes it as a server fault and retries.
       res.writeHead(500, { 'content-type': 'text/xml' });

@@ -242,3 +242,20 @@ describe('status server', () => {
     await expect(startStatusServer(new FleetView(() => undefined), 'everywhere')).rejects.toThrow('DDA_HTTP_LISTEN must be [host:]port with a port up to 65535, not "everywhere"');
   });
 });
+
+describe('readiness of a replica', () => {
+  it('a standby is not ready, and says who holds the lease; an active replica is judged by its daemon', async () => {
+    const lease = { role: 'standby' as 'standby' | 'active', holder: 'b', heldBy: 'a' as string | null, until: 0, store: 'memory' };
+    const view = new FleetView(() => undefined, { lease: () => lease });
+    expect(view.ready()).toEqual({ ready: false, why: 'standby: the lease is held by a' });
+    const http = await startStatusServer(view, '127.0.0.1:0');
+    try {
+      const r = await fetch(`${http.url}/readyz`);
+      expect([r.status, await r.text()]).toEqual([503, 'not ready: standby: the lease is held by a\n']);
+      Object.assign(lease, { role: 'active', heldBy: 'b' });
+      expect(view.ready()).toEqual({ ready: false, why: 'starting' });
+    } finally {
+      await http.close();
+    }
+  });
+});

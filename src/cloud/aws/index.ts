@@ -1,3 +1,4 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
@@ -6,12 +7,15 @@ import type { AwsConfig } from './settings.js';
 import type { Clock } from '../../domain/clock.js';
 import type { AgentSpec } from '../../ports/agent-spec.js';
 import type { CloudProvider } from '../../ports/cloud-provider.js';
+import type { LeaseStore } from '../../ports/lease.js';
 import { sdkEc2Api } from './ec2-api.js';
 import { watchThrottling } from './errors.js';
 import { sdkEcsApi } from './ecs-api.js';
+import { DynamoLeaseStore } from './lease-store.js';
 import { AwsCloudProvider } from './provider.js';
 
 export { AwsCloudProvider, startedByFor } from './provider.js';
+export { DynamoLeaseStore, LEASE_KEY } from './lease-store.js';
 export type { Ec2Api } from './ec2-api.js';
 export type { EcsApi } from './ecs-api.js';
 
@@ -52,4 +56,22 @@ export function createAwsProvider(cfg: AwsConfig, deps: AwsProviderOptions): Clo
   watchThrottling(ec2);
   watchThrottling(ecs);
   return new AwsCloudProvider({ cfg, ec2: sdkEc2Api(ec2), ecs: sdkEcsApi(ecs, cfg.cluster), ...deps });
+}
+
+/**
+ * The replica lease in DynamoDB (cfg.lease set by DDA_AWS_LEASE_TABLE). Few attempts and a
+ * short request timeout: a renewal that does not answer within its period counts as failed,
+ * and the holder stops acting before its lease could have passed to another replica.
+ */
+export function createAwsLeaseStore(cfg: AwsConfig, daemonId: string): LeaseStore | undefined {
+  if (!cfg.lease) return undefined;
+  const timeoutMs = Math.min(AWS_REQUEST_TIMEOUT_MS, cfg.lease.renewSeconds * 1000);
+  const client = new DynamoDBClient({
+    region: cfg.region,
+    endpoint: cfg.endpoint,
+    credentials: cfg.credentials,
+    maxAttempts: 2,
+    requestHandler: new NodeHttpHandler({ connectionTimeout: Math.min(AWS_CONNECTION_TIMEOUT_MS, timeoutMs), requestTimeout: timeoutMs, throwOnRequestTimeout: true }),
+  });
+  return new DynamoLeaseStore(client, cfg.lease.table, daemonId);
 }

@@ -5,6 +5,7 @@ import type { AwsConfig } from './settings.js';
 import { DEFAULT_AMI_AMD64, DEFAULT_AMI_ARM64 } from './settings.js';
 import { DdaError, isCapacityError } from '../../domain/errors.js';
 import type { LaunchRequest, Market } from '../../ports/cloud-provider.js';
+import type { LaunchAttempt } from '../../ports/lease.js';
 import { CapacityMemory } from './capacity-memory.js';
 import type { Ec2Api, RunInput } from './ec2-api.js';
 import { toCloudError } from './errors.js';
@@ -39,6 +40,22 @@ export function clientToken(key: string, c: LaunchCandidate): string {
   const h = createHash('sha256').update(`${key}|${c.market}|${c.instanceType}|${c.subnet ?? ''}`).digest('hex').slice(0, 24);
   const prefix = key.replace(/[^A-Za-z0-9_-]/g, '').slice(0, 39);
   return `${prefix}-${h}`;
+}
+
+/**
+ * What repeats a request to this candidate (a launch intent's attempt). `now` is the request's
+ * time, tagged on the instance: a repeat must send the same tags, or EC2 answers
+ * IdempotentParameterMismatch instead of the instance.
+ */
+export function attemptOf(key: string, c: LaunchCandidate, now: number): LaunchAttempt {
+  return { clientToken: clientToken(key, c), detail: { market: c.market, instanceType: c.instanceType, ...(c.subnet === undefined ? {} : { subnet: c.subnet }), at: String(now) } };
+}
+
+/** The candidate an attempt was made with; undefined when the attempt is not one of ours. */
+export function candidateOf(a: LaunchAttempt): LaunchCandidate | undefined {
+  const { market, instanceType, subnet } = a.detail;
+  if ((market !== 'spot' && market !== 'on-demand') || !instanceType) return undefined;
+  return subnet === undefined ? { instanceType, market } : { instanceType, subnet, market };
 }
 
 export function amiFor(cfg: AwsConfig, pool: string, arch: string): string {
@@ -120,6 +137,8 @@ export async function launchWithFallback(args: {
   logger: Logger;
   key: string;
   signal?: AbortSignal;
+  /** Awaited before each RunInstances (the launch intent is recorded there). */
+  onAttempt?: ((c: LaunchCandidate) => Promise<void>) | undefined;
 }): Promise<Launched> {
   const { ec2, memory, candidates, logger, key, signal } = args;
   const attempts: string[] = [];
@@ -132,6 +151,7 @@ export async function launchWithFallback(args: {
       continue;
     }
     signal?.throwIfAborted();
+    if (args.onAttempt) await args.onAttempt(c);
     try {
       const instance = await ec2.runInstance(args.input(c), signal);
       if (attempts.length > 0) logger.info({ key, candidate: where, failed: attempts }, 'launched after capacity fallback');

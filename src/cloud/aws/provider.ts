@@ -13,7 +13,7 @@ import type { Ec2Api } from './ec2-api.js';
 import type { EcsApi } from './ecs-api.js';
 import { toCloudError } from './errors.js';
 import { agentStateOf, containerInstancesByEc2Id, isRegistered, observeFleet, type ContainerInstanceView, type LaunchSettings } from './fleet.js';
-import { amiFor, instanceTypesFor, launchCandidates, launchWithFallback, runInstancesInput } from './launch.js';
+import { amiFor, attemptOf, candidateOf, instanceTypesFor, launchCandidates, launchWithFallback, runInstancesInput, type LaunchCandidate } from './launch.js';
 import { TAG, ecsTagValue, tagValue } from './tags.js';
 import { AGENT_CONTAINER, buildTaskDefinition, specHash } from './task-definition.js';
 import { buildUserData } from './user-data.js';
@@ -76,16 +76,28 @@ export class AwsCloudProvider implements CloudProvider {
     } catch (e) {
       throw new DdaError('CONFIG_INVALID', `user data for pool ${req.pool}: ${e instanceof Error ? e.message : String(e)}`, { pool: req.pool });
     }
-    const ctx = { cfg, daemonId, req, userData, now: clock.now() };
+    // A repeated request goes to the candidate it went to, under the same ClientToken and tags.
+    const repeatedAt = Number(req.repeat?.detail['at']);
+    const ctx = { cfg, daemonId, req, userData, now: req.repeat && Number.isFinite(repeatedAt) ? repeatedAt : clock.now() };
+    let candidates: LaunchCandidate[];
+    if (req.repeat) {
+      const c = candidateOf(req.repeat);
+      if (!c) throw new DdaError('CLOUD_FAILED', `launch ${req.key}: cannot repeat a request with no market and instance type`, { key: req.key });
+      candidates = [c];
+    } else {
+      // A one-time spot instance cannot be stopped: a warm-pool member is on-demand.
+      candidates = launchCandidates(instanceTypesFor(cfg, req.pool), cfg.subnets, park ? 'on-demand' : cfg.market);
+    }
+    const onAttempt = req.onAttempt;
     const { instance, candidate } = await launchWithFallback({
       ec2: this.d.ec2,
       memory: this.memory,
-      // A one-time spot instance cannot be stopped: a warm-pool member is on-demand.
-      candidates: launchCandidates(instanceTypesFor(cfg, req.pool), cfg.subnets, park ? 'on-demand' : cfg.market),
+      candidates,
       input: (c) => runInstancesInput(ctx, c),
       logger: this.log,
       key: req.key,
       signal,
+      onAttempt: onAttempt && ((c) => onAttempt(attemptOf(req.key, c, ctx.now))),
     });
     const instanceType = instance.InstanceType ?? candidate.instanceType;
     const result: LaunchResult = {

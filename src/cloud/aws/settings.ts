@@ -62,6 +62,20 @@ export interface AwsConfig {
   watchdogMaxHours: number;
   /** Per-pool AMI / instance types (DDA_POOL_<NAME>_AMI, DDA_POOL_<NAME>_INSTANCE_TYPES). */
   pools: Record<string, AwsPoolOverride>;
+  /**
+   * The replica lease (one active daemon, standbys wait) and its launch intents, in a DynamoDB
+   * table keyed by the daemon identity (DDA_AWS_LEASE_TABLE); undefined = a single daemon, no
+   * lease, and launches held for lifecycle.goneGraceSeconds after a start (docs/replicas.md).
+   */
+  lease?: AwsLeaseConfig;
+}
+
+export interface AwsLeaseConfig {
+  table: string;
+  /** How long a lease lasts unless renewed (DDA_AWS_LEASE_SECONDS, default 30). */
+  durationSeconds: number;
+  /** The holder renews, and a standby looks, this often (DDA_AWS_LEASE_RENEW_SECONDS, default 10). */
+  renewSeconds: number;
 }
 
 const INSTANCE_TYPE = /^[a-z0-9-]+\.[a-z0-9-]+$/;
@@ -98,6 +112,10 @@ const variables = {
     DDA_AGENT_MEMORY_MIB: env.wholeNumber(512, 64, 1_048_576),
     DDA_WATCHDOG_IDLE_MINUTES: env.wholeNumber(60, 0, 10080),
     DDA_WATCHDOG_MAX_HOURS: env.wholeNumber(0, 0, 8760),
+    // DynamoDB table names: 3–255 of letters, digits, _ - .
+    DDA_AWS_LEASE_TABLE: env.matching(/^[A-Za-z0-9_.-]{3,255}$/, 'expected a DynamoDB table name (3-255 letters, digits, _ - .), got "{value}"'),
+    DDA_AWS_LEASE_SECONDS: env.wholeNumber(30, 2, 3600),
+    DDA_AWS_LEASE_RENEW_SECONDS: env.wholeNumber(10, 1, 1800),
 };
 
 /** The SDK's own key variables, read only to take their `_FILE` twins (the SDK reads the plain ones itself). */
@@ -124,6 +142,12 @@ const TRIGGERS = [...Object.keys(variables), ...Object.keys(credentialVariables)
 
 export const awsEnv = z
   .object(variables)
+  .superRefine((e, ctx) => {
+    // At least two renewals per lease: one lost answer must not cost the lease.
+    if (e.DDA_AWS_LEASE_RENEW_SECONDS * 2 > e.DDA_AWS_LEASE_SECONDS) {
+      env.problem(ctx, `must be at most half of DDA_AWS_LEASE_SECONDS (${e.DDA_AWS_LEASE_SECONDS}), got ${e.DDA_AWS_LEASE_RENEW_SECONDS}`, 'DDA_AWS_LEASE_RENEW_SECONDS');
+    }
+  })
   .transform(
     (e): Omit<AwsConfig, 'pools'> => ({
       region: e.DDA_AWS_REGION,
@@ -147,6 +171,7 @@ export const awsEnv = z
       agentNetworkMode: e.DDA_AGENT_NETWORK_MODE!,
       watchdogIdleMinutes: e.DDA_WATCHDOG_IDLE_MINUTES,
       watchdogMaxHours: e.DDA_WATCHDOG_MAX_HOURS,
+      ...(e.DDA_AWS_LEASE_TABLE === undefined ? {} : { lease: { table: e.DDA_AWS_LEASE_TABLE, durationSeconds: e.DDA_AWS_LEASE_SECONDS, renewSeconds: e.DDA_AWS_LEASE_RENEW_SECONDS } }),
     }),
   );
 

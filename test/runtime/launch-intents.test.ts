@@ -1,0 +1,83 @@
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/config.js';
+import { DdaError } from '../../src/domain/errors.js';
+import type { CloudProvider } from '../../src/ports/cloud-provider.js';
+import { LaunchIntents } from '../../src/runtime/launch-intents.js';
+import { VirtualClock } from '../../src/runtime/virtual-clock.js';
+import { MemoryLeaseStore } from '../../src/sim/lease-store.js';
+import { SimWorld } from '../../src/sim/sim-world.js';
+
+const T0 = Date.UTC(2025, 0, 1);
+const HOLDER = 'h';
+
+async function setup() {
+  const clock = new VirtualClock(T0);
+  const config = parseConfig({ pools: [{ name: 'default', max: 3 }] });
+  const world = new SimWorld({ clock, pools: config.pools, billing: config.planner.billing, ...config.simulatedCloud });
+  const store = new MemoryLeaseStore();
+  await store.swap(null, { holder: HOLDER, version: 'v', expiresAt: T0 + 30_000, durationMs: 30_000 });
+  /** A describe that does not list these keys yet (eventual consistency). */
+  const hidden = new Set<string>();
+  const lagging: CloudProvider = { ...world.cloud, describe: async () => ({ ...(await world.cloud.describe()), instances: (await world.cloud.describe()).instances.filter((i) => !hidden.has(i.key)) }) };
+  const intents = () => new LaunchIntents(lagging, { store, holder: HOLDER, clock, logger: pino({ level: 'silent' }), staleMs: 420_000, goneGraceMs: 120_000 });
+  return { clock, config, world, store, hidden, intents };
+}
+
+describe('launch intents', () => {
+  it('record before the launch, cleared once a describe lists the instance', async () => {
+    const s = await setup();
+    const li = s.intents();
+    const pool = s.config.pools[0]!;
+    await li.cloud.launch({ key: 'k1', pool: 'default', demand: pool.demand, concurrency: 1 });
+    expect(await s.store.intents()).toMatchObject([{ key: 'k1', pool: 'default', attempt: { clientToken: 'k1' } }]);
+    expect(s.store.writes.map((w) => w.op)).toEqual(['swap', 'put', 'put']);
+    await li.cloud.describe();
+    await li.flushed();
+    expect(await s.store.intents()).toEqual([]);
+  });
+
+  it('a launch refused for capacity is cleared at once; one the lease no longer allows is never sent', async () => {
+    const s = await setup();
+    const pool = s.config.pools[0]!;
+    const full: CloudProvider = { ...s.world.cloud, launch: async () => Promise.reject(new DdaError('CLOUD_CAPACITY', 'no room')) };
+    const li = new LaunchIntents(full, { store: s.store, holder: HOLDER, clock: s.clock, logger: pino({ level: 'silent' }), staleMs: 1, goneGraceMs: 1 });
+    await expect(li.cloud.launch({ key: 'k1', pool: 'default', demand: pool.demand, concurrency: 1 })).rejects.toThrow('no room');
+    await li.flushed();
+    expect(await s.store.intents()).toEqual([]);
+    const other = new LaunchIntents(s.world.cloud, { store: s.store, holder: 'someone-else', clock: s.clock, logger: pino({ level: 'silent' }), staleMs: 1, goneGraceMs: 1 });
+    await expect(other.cloud.launch({ key: 'k2', pool: 'default', demand: pool.demand, concurrency: 1 })).rejects.toMatchObject({ code: 'LEASE_LOST' });
+    expect(s.world.stats.launches).toBe(0);
+  });
+
+  it('a new holder: listed → adopted; never sent → cleared; sent but not listed → sent again with its token, the same instance, counted until listed', async () => {
+    const s = await setup();
+    const pool = s.config.pools[0]!;
+    const old = s.intents();
+    await old.cloud.launch({ key: 'listed', pool: 'default', demand: pool.demand, concurrency: 1 });
+    const { instanceId } = await old.cloud.launch({ key: 'unlisted', pool: 'default', demand: pool.demand, concurrency: 1 });
+    await s.store.putIntent(HOLDER, { key: 'unsent', pool: 'default', at: T0 });
+    s.hidden.add('unlisted');
+    expect(s.world.stats.launches).toBe(2);
+
+    const next = s.intents();
+    expect(await next.recover(s.config.pools)).toBe(true);
+    await next.flushed();
+    // Nothing bought twice: the repeated request answered the first instance.
+    expect(s.world.stats.launches).toBe(2);
+    expect((await s.store.intents()).map((i) => i.key)).toEqual(['unlisted']);
+    const seen = (await next.cloud.describe()).instances.find((i) => i.key === 'unlisted');
+    expect(seen).toMatchObject({ instanceId, state: 'pending' });
+    // Listed at last: the intent goes.
+    s.hidden.clear();
+    await next.cloud.describe();
+    await next.flushed();
+    expect(await s.store.intents()).toEqual([]);
+  });
+
+  it('intents that cannot be read: not settled (the caller keeps the settling hold)', async () => {
+    const s = await setup();
+    s.store.unavailable = true;
+    expect(await s.intents().recover(s.config.pools)).toBe(false);
+  });
+});
