@@ -101,6 +101,19 @@ function initialView(input: InstanceInput): InstanceView {
   return viewOf(initialTransition(instanceMachine, input)[0].context);
 }
 
+const sameFacts = (a: Facts, b: Facts) => a.registered === b.registered && a.agent === b.agent && a.interrupted === b.interrupted && a.busy === b.busy && a.parked === b.parked;
+
+/** Holds equal field for field: a planning round that holds as the last one did leaves the context as it is. */
+function sameHolds(a: SupervisorContext['holds'], b: SupervisorContext['holds']): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x.pool !== y.pool || x.code !== y.code || x.reason !== y.reason) return false;
+  }
+  return true;
+}
+
 const isLive = (v: InstanceView): v is InstanceView & { phase: PlannedInstance['phase'] } => v.phase !== 'terminated';
 
 
@@ -171,14 +184,17 @@ export const supervisorMachine = setup({
       if (event.type !== 'QUEUE') return;
       const busy = new Set<string>();
       for (const s of event.snapshot.stages) if (s.agent) busy.add(s.agent);
-      const facts = { ...context.facts };
-      for (const [key, view] of Object.entries(context.fleet)) {
+      // Copied only when a fact changed: most polls change none, and an assign costs a context copy.
+      let facts: Record<string, Facts> | null = null;
+      for (const key in context.fleet) {
+        const view = context.fleet[key]!;
         if (!view.instanceId || !isLive(view)) continue;
-        const r = queueEvents(view, facts[key] ?? NO_FACTS, busy.has(view.instanceId), event.snapshot.at);
-        facts[key] = r.facts;
+        const prev = context.facts[key] ?? NO_FACTS;
+        const r = queueEvents(view, prev, busy.has(view.instanceId), event.snapshot.at);
+        if (r.facts.busy !== prev.busy) (facts ??= { ...context.facts })[key] = r.facts;
         for (const e of r.events) enqueue.sendTo(key, e);
       }
-      enqueue.assign({ facts });
+      if (facts) enqueue.assign({ facts });
     }),
 
     /** Forward fleet facts; adopt tagged instances no actor owns. */
@@ -186,8 +202,9 @@ export const supervisorMachine = setup({
       if (event.type !== 'FLEET') return;
       const at = event.snapshot.at;
       const byId = indexFleet(event.snapshot);
-      const facts = { ...context.facts };
-      const fleet = { ...context.fleet };
+      // Copied only when something changed: most describes change nothing.
+      let facts: Record<string, Facts> | null = null;
+      let fleet: Record<string, InstanceView> | null = null;
       const owned = new Set<string>();
       // A launch still in flight owns whatever carries its key: its answer says which twin.
       const launching = new Set<string>();
@@ -199,8 +216,9 @@ export const supervisorMachine = setup({
           continue;
         }
         owned.add(id);
-        const r = fleetEvents(view, facts[key] ?? NO_FACTS, byId.get(id), at, context.input.goneGraceMs);
-        facts[key] = r.facts;
+        const prev = context.facts[key];
+        const r = fleetEvents(view, prev ?? NO_FACTS, byId.get(id), at, context.input.goneGraceMs);
+        if (prev === undefined || !sameFacts(r.facts, prev)) (facts ??= { ...context.facts })[key] = r.facts;
         for (const e of r.events) enqueue.sendTo(key, e);
       }
       const busyAgents = context.queue.known ? new Set(context.queue.stages.flatMap((s) => (s.agent ? [s.agent] : []))) : new Set<string>();
@@ -212,9 +230,9 @@ export const supervisorMachine = setup({
         if (!adopt) continue;
         // Two live instances may carry one key (a RunInstances retried after a lost answer):
         // each is an instance we pay for, so each gets an actor, under an identity of its own.
-        const twin = Boolean(obs.key) && fleet[obs.key] !== undefined;
+        const twin = Boolean(obs.key) && (fleet ?? context.fleet)[obs.key] !== undefined;
         const key = obs.key && !twin ? obs.key : `adopted-${obs.instanceId}`;
-        if (fleet[key]) continue; // cannot happen: an instance id names one actor
+        if ((fleet ?? context.fleet)[key]) continue; // cannot happen: an instance id names one actor
         const input: InstanceInput = { key, pool: obs.pool, now: at, timeouts: context.input.timeouts, adopt };
         const view = initialView(input);
         const note = twin ? `instance ${obs.instanceId} carries key ${obs.key}, which another instance already has: adopted as ${key}` : undefined;
@@ -223,12 +241,13 @@ export const supervisorMachine = setup({
         enqueue.emit({ type: 'spawned', key, pool: obs.pool, adopted: true, ...(note ? { note } : {}) });
         enqueue.emit({ type: 'transition', key, instance: view.instanceId, pool: view.pool, from: '(new)', to: view.state, fromPhase: null, toPhase: view.phase, event: 'xstate.init', reason: view.reason, forced: false });
         enqueue.spawnChild('instance', { id: key, systemId: `instance.${key}`, input });
-        fleet[key] = view;
+        (fleet ??= { ...context.fleet })[key] = view;
         owned.add(obs.instanceId);
-        facts[key] = factsOfAdopted(obs, busy);
+        (facts ??= { ...context.facts })[key] = factsOfAdopted(obs, busy);
         adopted++;
       }
-      enqueue.assign({ facts, fleet, stats: { ...context.stats, adopted: context.stats.adopted + adopted } });
+      if (facts) enqueue.assign({ facts });
+      if (fleet) enqueue.assign({ fleet, stats: { ...context.stats, adopted: context.stats.adopted + adopted } });
     }),
 
     /** Interpreter results go to the actor they concern. */
@@ -303,7 +322,7 @@ export const supervisorMachine = setup({
           if (fleet[d.key]) enqueue.sendTo(d.key, { type: 'RENEW', now, until: d.until, reason: d.reason });
         } else holds.push(d);
       }
-      enqueue.assign({ holds });
+      if (!sameHolds(holds, context.holds)) enqueue.assign({ holds });
       if (launched > 0) enqueue.assign({ seq, fleet, stats: { ...context.stats, launched: context.stats.launched + launched } });
     }),
 
