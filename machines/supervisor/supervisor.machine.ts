@@ -1,7 +1,7 @@
 import { assign, emit, enqueueActions, initialTransition, setup } from 'xstate';
 import type { PoolSpec } from '../../src/domain/pool.js';
 import type { FleetSnapshot } from '../../src/ports/cloud-provider.js';
-import type { QueueSnapshot } from '../../src/ports/queue-source.js';
+import type { QueueSnapshot, Stage } from '../../src/ports/queue-source.js';
 import { emptyHistory, recordArrivals, type ArrivalHistory } from '../../src/planner/arrivals.js';
 import { matchPools } from '../../src/planner/match-pools.js';
 import { plan } from '../../src/planner/plan.js';
@@ -9,7 +9,7 @@ import type { CloudView, Decision, InstanceView as PlannedInstance, LaunchFailur
 import type { InstanceEvent, InstanceInput, InstanceTimeouts } from '../instance/events.js';
 import { instanceMachine, viewOf } from '../instance/instance.machine.js';
 import { hasTag, type InstanceReport, type InstanceView, type ViewPhase } from '../instance/view.js';
-import { adoptFactsOf, factsOfAdopted, fleetEvents, indexFleet, NO_FACTS, queueEvents, type Facts } from './observe.js';
+import { adoptFactsOf, busyAgents, factsOfAdopted, fleetEvents, indexFleet, NO_FACTS, queueEvents, type Facts } from './observe.js';
 
 /**
  * The fleet's supervisor: adopts what the cloud shows on start, then on every observation
@@ -101,7 +101,12 @@ function initialView(input: InstanceInput): InstanceView {
   return viewOf(initialTransition(instanceMachine, input)[0].context);
 }
 
-const sameFacts = (a: Facts, b: Facts) => a.registered === b.registered && a.agent === b.agent && a.interrupted === b.interrupted && a.busy === b.busy && a.parked === b.parked;
+/** Stages in `next` that were not in `prev`. */
+function freshStages(prev: readonly Stage[], next: readonly Stage[]): Stage[] {
+  const seen = new Set<string>();
+  for (const s of prev) seen.add(s.id);
+  return next.filter((s) => !seen.has(s.id));
+}
 
 /** Holds equal field for field: a planning round that holds as the last one did leaves the context as it is. */
 function sameHolds(a: SupervisorContext['holds'], b: SupervisorContext['holds']): boolean {
@@ -114,7 +119,28 @@ function sameHolds(a: SupervisorContext['holds'], b: SupervisorContext['holds'])
   return true;
 }
 
-const isLive = (v: InstanceView): v is InstanceView & { phase: PlannedInstance['phase'] } => v.phase !== 'terminated';
+/**
+ * A stage list that told no instance anything, with the fleet and facts it was checked against:
+ * the same three again tell nothing again (a pure memo of forwardQueue's outcome, not a record
+ * of what was sent). A source that answers the same list while nothing changes, as the
+ * simulator does, then costs nothing per poll however big the fleet.
+ */
+const quietQueues = new WeakMap<readonly Stage[], { fleet: Record<string, InstanceView>; facts: Record<string, Facts> }>();
+
+type Live = InstanceView & { phase: PlannedInstance['phase'] };
+const liveOf = new WeakMap<Record<string, InstanceView>, readonly Live[]>();
+
+/**
+ * The live instances, as the planner sees them: one list per fleet object, which changes only
+ * when an instance reports a change (most planning rounds follow a quiet poll).
+ */
+function liveInstances(fleet: Record<string, InstanceView>): readonly Live[] {
+  let live = liveOf.get(fleet);
+  if (!live) liveOf.set(fleet, (live = Object.values(fleet).filter(isLive)));
+  return live;
+}
+
+const isLive = (v: InstanceView): v is Live => v.phase !== 'terminated';
 
 
 export const supervisorMachine = setup({
@@ -143,8 +169,7 @@ export const supervisorMachine = setup({
       // what arrived while blind cannot be told from what waited.
       const prev = context.queue;
       if (!prev.known) return { queue };
-      const seen = new Set(prev.stages.map((s) => s.id));
-      const fresh = event.snapshot.stages.filter((s) => !seen.has(s.id));
+      const fresh = event.snapshot.stages === prev.stages ? [] : freshStages(prev.stages, event.snapshot.stages);
       const byPool: Record<string, number> = {};
       for (const [pool, list] of matchPools(fresh, context.input.pools).byPool) byPool[pool] = list.length;
       return { queue, arrivals: recordArrivals(context.arrivals, prev.at, event.snapshot.at, byPool) };
@@ -182,10 +207,13 @@ export const supervisorMachine = setup({
     /** Forward BUSY/IDLE changes from a queue snapshot. */
     forwardQueue: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'QUEUE') return;
-      const busy = new Set<string>();
-      for (const s of event.snapshot.stages) if (s.agent) busy.add(s.agent);
+      const stages = event.snapshot.stages;
+      const quiet = quietQueues.get(stages);
+      if (quiet && quiet.fleet === context.fleet && quiet.facts === context.facts) return;
+      const busy = busyAgents(stages);
       // Copied only when a fact changed: most polls change none, and an assign costs a context copy.
       let facts: Record<string, Facts> | null = null;
+      let told = false;
       for (const key in context.fleet) {
         const view = context.fleet[key]!;
         if (!view.instanceId || !isLive(view)) continue;
@@ -193,8 +221,10 @@ export const supervisorMachine = setup({
         const r = queueEvents(view, prev, busy.has(view.instanceId), event.snapshot.at);
         if (r.facts.busy !== prev.busy) (facts ??= { ...context.facts })[key] = r.facts;
         for (const e of r.events) enqueue.sendTo(key, e);
+        told ||= r.events.length > 0;
       }
       if (facts) enqueue.assign({ facts });
+      else if (!told) quietQueues.set(stages, { fleet: context.fleet, facts: context.facts });
     }),
 
     /** Forward fleet facts; adopt tagged instances no actor owns. */
@@ -218,14 +248,14 @@ export const supervisorMachine = setup({
         owned.add(id);
         const prev = context.facts[key];
         const r = fleetEvents(view, prev ?? NO_FACTS, byId.get(id), at, context.input.goneGraceMs);
-        if (prev === undefined || !sameFacts(r.facts, prev)) (facts ??= { ...context.facts })[key] = r.facts;
+        if (r.facts !== prev) (facts ??= { ...context.facts })[key] = r.facts;
         for (const e of r.events) enqueue.sendTo(key, e);
       }
-      const busyAgents = context.queue.known ? new Set(context.queue.stages.flatMap((s) => (s.agent ? [s.agent] : []))) : new Set<string>();
+      const queue = context.queue;
       let adopted = 0;
       for (const obs of event.snapshot.instances) {
         if (owned.has(obs.instanceId) || launching.has(obs.key)) continue;
-        const busy = busyAgents.has(obs.instanceId);
+        const busy = queue.known && busyAgents(queue.stages).has(obs.instanceId);
         const adopt = adoptFactsOf(obs, busy);
         if (!adopt) continue;
         // Two live instances may carry one key (a RunInstances retried after a lost answer):
@@ -279,7 +309,7 @@ export const supervisorMachine = setup({
     planAndApply: enqueueActions(({ context, event, enqueue }, p: { mode: 'running' | 'stopping' }) => {
       if (event.type !== 'TICK' && event.type !== 'STOP') return;
       const now = event.now;
-      const instances = Object.values(context.fleet).filter(isLive);
+      const instances = liveInstances(context.fleet);
       const settleMs = context.input.settleMs ?? 0;
       const decisions = plan(
         {

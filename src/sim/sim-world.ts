@@ -149,6 +149,12 @@ export class SimWorld {
   private nextId = 1;
   private trace: TraceJob[] = [];
   private nextArrival = 0;
+  /**
+   * What the queue shows, rebuilt only after a job arrived, started, ended or was killed: the
+   * daemon polls every few seconds and most polls see no change. Answering the same list lets
+   * the supervisor and planner keep what they derived from it.
+   */
+  private shown: Stage[] | null = null;
   readonly stats: SimStats = {
     jobs: 0,
     arrived: 0,
@@ -261,6 +267,7 @@ export class SimWorld {
   }
 
   private arrive(job: TraceJob): void {
+    this.shown = null;
     this.stats.arrived++;
     this.pending.push({ job, pool: this.poolByDemand.get(demandKey(job.demand))?.name ?? null, startedAt: null, firstStartedAt: null, agent: null, doneAt: null, timer: null });
   }
@@ -284,6 +291,7 @@ export class SimWorld {
 
   private start(j: SimJob, a: SimInstance): void {
     const now = this.clock.now();
+    this.shown = null;
     j.startedAt = now;
     j.agent = a.id;
     if (j.firstStartedAt === null) {
@@ -297,6 +305,7 @@ export class SimWorld {
 
   private complete(j: SimJob, a: SimInstance): void {
     j.doneAt = this.clock.now();
+    this.shown = null;
     this.stats.completed++;
     this.stats.jobMs += j.job.durationMs;
     a.jobs.delete(j);
@@ -307,6 +316,7 @@ export class SimWorld {
 
   /** A build dies with its agent or machine; the CI user restarts it (requeued at the front). */
   private kill(a: SimInstance, byDecision: boolean): void {
+    if (a.jobs.size > 0) this.shown = null;
     for (const j of a.jobs) {
       this.clock.clearTimeout(j.timer);
       this.running.delete(j);
@@ -339,10 +349,7 @@ export class SimWorld {
         for (const [from, to] of w.o.faults.queueGarbage ?? []) {
           if (now >= from && now < to) throw new DdaError('SOURCE_MALFORMED', 'sim: CI server answered something that is not a queue');
         }
-        const stages: Stage[] = [];
-        for (const j of w.pending) stages.push({ id: j.job.id, status: 'pending', demand: j.job.demand, createdAt: j.job.createdAt });
-        for (const j of w.running) stages.push({ id: j.job.id, status: 'running', demand: j.job.demand, agent: j.agent!, createdAt: j.job.createdAt, startedAt: j.startedAt! });
-        const snapshot = { at: now, stages };
+        const snapshot = { at: now, stages: w.queueShown() };
         // Draw only when the fault is on: runs without it keep their random sequence.
         const slow = w.o.faults.slowQueuePollRate ?? 0;
         if (slow > 0 && slow > w.rand()) {
@@ -357,6 +364,14 @@ export class SimWorld {
       },
       async forgetAgent() {},
     };
+  }
+
+  private queueShown(): Stage[] {
+    if (this.shown) return this.shown;
+    const stages: Stage[] = [];
+    for (const j of this.pending) stages.push({ id: j.job.id, status: 'pending', demand: j.job.demand, createdAt: j.job.createdAt });
+    for (const j of this.running) stages.push({ id: j.job.id, status: 'running', demand: j.job.demand, agent: j.agent!, createdAt: j.job.createdAt, startedAt: j.startedAt! });
+    return (this.shown = stages);
   }
 
   // ---- cloud side ----
