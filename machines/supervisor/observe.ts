@@ -114,9 +114,15 @@ export function busyAgents(stages: readonly Stage[]): ReadonlySet<string> {
   return busy;
 }
 
-/** Index a fleet snapshot by instance id. */
-export function indexFleet(s: FleetSnapshot): Map<string, ObservedInstance> {
-  const byId = new Map<string, ObservedInstance>();
-  for (const o of s.instances) byId.set(o.instanceId, o);
+const indexOf = new WeakMap<readonly ObservedInstance[], ReadonlyMap<string, ObservedInstance>>();
+
+/** Index a fleet snapshot by instance id (once per list: the simulator answers the same list while nothing changed). */
+export function indexFleet(s: FleetSnapshot): ReadonlyMap<string, ObservedInstance> {
+  let byId = indexOf.get(s.instances);
+  if (!byId) {
+    const map = new Map<string, ObservedInstance>();
+    for (const o of s.instances) map.set(o.instanceId, o);
+    indexOf.set(s.instances, (byId = map));
+  }
   return byId;
 }

@@ -1,6 +1,6 @@
 import { assign, emit, enqueueActions, initialTransition, setup } from 'xstate';
 import type { PoolSpec } from '../../src/domain/pool.js';
-import type { FleetSnapshot } from '../../src/ports/cloud-provider.js';
+import type { FleetSnapshot, ObservedInstance } from '../../src/ports/cloud-provider.js';
 import type { QueueSnapshot, Stage } from '../../src/ports/queue-source.js';
 import { emptyHistory, recordArrivals, type ArrivalHistory } from '../../src/planner/arrivals.js';
 import { matchPools } from '../../src/planner/match-pools.js';
@@ -127,6 +127,9 @@ function sameHolds(a: SupervisorContext['holds'], b: SupervisorContext['holds'])
  */
 const quietQueues = new WeakMap<readonly Stage[], { fleet: Record<string, InstanceView>; facts: Record<string, Facts> }>();
 
+/** The same for a describe's list that told no instance anything, adopted nothing and did not depend on the time. */
+const quietFleets = new WeakMap<readonly ObservedInstance[], { fleet: Record<string, InstanceView>; facts: Record<string, Facts> }>();
+
 type Live = InstanceView & { phase: PlannedInstance['phase'] };
 const liveOf = new WeakMap<Record<string, InstanceView>, readonly Live[]>();
 
@@ -138,6 +141,15 @@ function liveInstances(fleet: Record<string, InstanceView>): readonly Live[] {
   let live = liveOf.get(fleet);
   if (!live) liveOf.set(fleet, (live = Object.values(fleet).filter(isLive)));
   return live;
+}
+
+const changingOf = new WeakMap<Record<string, InstanceView>, readonly string[]>();
+
+/** The live instances with a deadline running, once per fleet object. */
+function changingKeys(fleet: Record<string, InstanceView>): readonly string[] {
+  let keys = changingOf.get(fleet);
+  if (!keys) changingOf.set(fleet, (keys = Object.keys(fleet).filter((k) => isLive(fleet[k]!) && hasTag(fleet[k]!, 'changing'))));
+  return keys;
 }
 
 const isLive = (v: InstanceView): v is Live => v.phase !== 'terminated';
@@ -230,11 +242,17 @@ export const supervisorMachine = setup({
     /** Forward fleet facts; adopt tagged instances no actor owns. */
     forwardFleet: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'FLEET') return;
+      const quiet = quietFleets.get(event.snapshot.instances);
+      if (quiet && quiet.fleet === context.fleet && quiet.facts === context.facts) return;
       const at = event.snapshot.at;
       const byId = indexFleet(event.snapshot);
+      // An instance not listed hears it is gone once it was launched long enough ago: the
+      // outcome then depends on the time, and is not kept.
+      let timely = false;
       // Copied only when something changed: most describes change nothing.
       let facts: Record<string, Facts> | null = null;
       let fleet: Record<string, InstanceView> | null = null;
+      let told = false;
       const owned = new Set<string>();
       // A launch still in flight owns whatever carries its key: its answer says which twin.
       const launching = new Set<string>();
@@ -247,9 +265,12 @@ export const supervisorMachine = setup({
         }
         owned.add(id);
         const prev = context.facts[key];
-        const r = fleetEvents(view, prev ?? NO_FACTS, byId.get(id), at, context.input.goneGraceMs);
+        const obs = byId.get(id);
+        timely ||= obs === undefined;
+        const r = fleetEvents(view, prev ?? NO_FACTS, obs, at, context.input.goneGraceMs);
         if (r.facts !== prev) (facts ??= { ...context.facts })[key] = r.facts;
         for (const e of r.events) enqueue.sendTo(key, e);
+        told ||= r.events.length > 0;
       }
       const queue = context.queue;
       let adopted = 0;
@@ -278,6 +299,7 @@ export const supervisorMachine = setup({
       }
       if (facts) enqueue.assign({ facts });
       if (fleet) enqueue.assign({ fleet, stats: { ...context.stats, adopted: context.stats.adopted + adopted } });
+      if (!facts && !fleet && !told && !timely) quietFleets.set(event.snapshot.instances, { fleet: context.fleet, facts: context.facts });
     }),
 
     /** Interpreter results go to the actor they concern. */
@@ -301,9 +323,7 @@ export const supervisorMachine = setup({
     /** Deadlines are checked on ticks; only actors with a deadline need them. */
     forwardTick: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'TICK' && event.type !== 'STOP') return;
-      for (const [key, view] of Object.entries(context.fleet)) {
-        if (isLive(view) && hasTag(view, 'changing')) enqueue.sendTo(key, { type: 'TICK', now: event.now });
-      }
+      for (const key of changingKeys(context.fleet)) enqueue.sendTo(key, { type: 'TICK', now: event.now });
     }),
 
     planAndApply: enqueueActions(({ context, event, enqueue }, p: { mode: 'running' | 'stopping' }) => {

@@ -104,6 +104,8 @@ interface SimInstance {
   interruptionAt?: number;
   price: number;
   timers: unknown[];
+  /** What the last describe showed of it: shown again, the same object, while nothing changed. */
+  observed?: ObservedInstance;
 }
 
 export interface SimStats {
@@ -631,10 +633,21 @@ export class SimWorld {
     return this.lastDescribe;
   }
 
+  /** The last describe's list: answered again, the same list, while no instance changed. */
+  private described: ObservedInstance[] = [];
+
   private describeNow(): FleetSnapshot {
     const instances: ObservedInstance[] = [];
+    let same = this.described.length === this.instances.size;
     for (const i of this.instances.values()) {
-      instances.push({
+      const o = i.observed;
+      if (o && o.state === i.state && o.registered === i.registered && o.agent === i.agent && o.draining === i.draining && o.launchedAt === i.launchedAt && o.interruptionAt === i.interruptionAt && o.parkedAt === i.parkedAt && (o.priming ?? false) === i.priming) {
+        same &&= this.described[instances.length] === o;
+        instances.push(o);
+        continue;
+      }
+      same = false;
+      instances.push((i.observed = {
         instanceId: i.id,
         key: i.key,
         pool: i.pool.name,
@@ -650,9 +663,10 @@ export class SimWorld {
         ...(i.parkedAt !== undefined ? { parkedAt: i.parkedAt } : {}),
         ...(i.priming ? { priming: true } : {}),
         storageGb: i.storageGb,
-      });
+      }));
     }
-    return { at: this.clock.now(), instances };
+    if (!same) this.described = instances;
+    return { at: this.clock.now(), instances: this.described };
   }
 
   private mustFind(id: string): SimInstance {
