@@ -1,4 +1,5 @@
 import type { FleetSnapshot, ObservedInstance } from '../../src/ports/cloud-provider.js';
+import type { Stage } from '../../src/ports/queue-source.js';
 import type { AdoptFacts, InstanceEvent } from '../instance/events.js';
 import { hasTag, type InstanceView } from '../instance/view.js';
 
@@ -46,7 +47,14 @@ export function fleetEvents(
     return { events, facts: prev };
   }
   const agent = STOPPED_STATES.has(obs.state) ? 'stopped' : obs.agent;
-  const facts: Facts = { registered: usable(obs), agent, interrupted: obs.interruptionAt !== undefined, busy: prev.busy, parked: isParked(obs) };
+  const registered = usable(obs);
+  const interrupted = obs.interruptionAt !== undefined;
+  const parked = isParked(obs);
+  // Unchanged facts are the same object: every instance is described every few seconds.
+  const facts: Facts =
+    registered === prev.registered && agent === prev.agent && interrupted === prev.interrupted && parked === prev.parked
+      ? prev
+      : { registered, agent, interrupted, busy: prev.busy, parked };
   if (facts.registered && !prev.registered) events.push({ type: 'REGISTERED', now: at });
   if (facts.parked && !prev.parked) events.push({ type: 'PARKED', now: at });
   if (agent === 'running' && prev.agent !== 'running') events.push({ type: 'AGENT_RUNNING', now: at });
@@ -61,10 +69,14 @@ export function fleetEvents(
 
 /** BUSY/IDLE for one instance from a queue observation. */
 export function queueEvents(view: InstanceView, prev: Facts, busy: boolean, at: number): { events: InstanceEvent[]; facts: Facts } {
-  const facts = { ...prev, busy };
-  if (busy !== prev.busy || isDrainWaiting(view)) return { events: [{ type: busy ? 'BUSY' : 'IDLE', now: at }], facts };
-  return { events: [], facts };
+  // The common case (nothing changed for this instance) allocates nothing: it runs for every
+  // instance on every queue poll.
+  if (busy === prev.busy && !isDrainWaiting(view)) return NOTHING_NEW(prev);
+  return { events: [{ type: busy ? 'BUSY' : 'IDLE', now: at }], facts: busy === prev.busy ? prev : { ...prev, busy } };
 }
+
+const NO_EVENTS: InstanceEvent[] = [];
+const NOTHING_NEW = (facts: Facts) => ({ events: NO_EVENTS, facts });
 
 /** Where an instance found in the cloud enters the lifecycle; null when there is nothing to adopt. */
 export function adoptFactsOf(obs: ObservedInstance, busy: boolean): AdoptFacts | null {
@@ -86,9 +98,31 @@ export function factsOfAdopted(obs: ObservedInstance, busy: boolean): Facts {
   return { registered: usable(obs), agent: STOPPED_STATES.has(obs.state) ? 'stopped' : obs.agent, interrupted: obs.interruptionAt !== undefined, busy, parked: isParked(obs) };
 }
 
-/** Index a fleet snapshot by instance id. */
-export function indexFleet(s: FleetSnapshot): Map<string, ObservedInstance> {
-  const byId = new Map<string, ObservedInstance>();
-  for (const o of s.instances) byId.set(o.instanceId, o);
+const agentsOf = new WeakMap<readonly Stage[], ReadonlySet<string>>();
+
+/**
+ * The agents running the stages: computed once per stage list (a source that answers the same
+ * list when nothing changed, as the simulator does, costs nothing per poll).
+ */
+export function busyAgents(stages: readonly Stage[]): ReadonlySet<string> {
+  let busy = agentsOf.get(stages);
+  if (!busy) {
+    const set = new Set<string>();
+    for (const s of stages) if (s.agent) set.add(s.agent);
+    agentsOf.set(stages, (busy = set));
+  }
+  return busy;
+}
+
+const indexOf = new WeakMap<readonly ObservedInstance[], ReadonlyMap<string, ObservedInstance>>();
+
+/** Index a fleet snapshot by instance id (once per list: the simulator answers the same list while nothing changed). */
+export function indexFleet(s: FleetSnapshot): ReadonlyMap<string, ObservedInstance> {
+  let byId = indexOf.get(s.instances);
+  if (!byId) {
+    const map = new Map<string, ObservedInstance>();
+    for (const o of s.instances) map.set(o.instanceId, o);
+    indexOf.set(s.instances, (byId = map));
+  }
   return byId;
 }

@@ -23,20 +23,36 @@ export function liveCount(s: SupervisorSnapshot): number {
   return Object.keys(s.context.fleet).length;
 }
 
-/** Something is launching, booting or draining: deadlines run and the cloud is changing, so describe it often. */
-export function needsFastPolling(s: SupervisorSnapshot): boolean {
-  for (const v of Object.values(s.context.fleet)) if (hasTag(v, 'changing')) return true;
-  return false;
+type Fleet = SupervisorContext['fleet'];
+
+/**
+ * A question about the whole fleet, answered once per fleet object: the runtime asks before
+ * every poll, and the fleet object changes only when an instance reports a change.
+ */
+function perFleet(ask: (fleet: Fleet) => boolean): (s: SupervisorSnapshot) => boolean {
+  const answers = new WeakMap<Fleet, boolean>();
+  return (s) => {
+    const fleet = s.context.fleet;
+    let a = answers.get(fleet);
+    if (a === undefined) answers.set(fleet, (a = ask(fleet)));
+    return a;
+  };
 }
+
+/** Something is launching, booting or draining: deadlines run and the cloud is changing, so describe it often. */
+export const needsFastPolling = perFleet((fleet) => {
+  for (const k in fleet) if (hasTag(fleet[k]!, 'changing')) return true;
+  return false;
+});
 
 /**
  * The queue is worth polling often: a build runs on one of our agents (its end frees the agent),
  * or a parked instance waits (a new build can start in seconds, once it is seen).
  */
-export function queueWorthWatching(s: SupervisorSnapshot): boolean {
-  for (const v of Object.values(s.context.fleet)) if (v.phase === 'busy' || v.phase === 'parked') return true;
+export const queueWorthWatching = perFleet((fleet) => {
+  for (const k in fleet) if (fleet[k]!.phase === 'busy' || fleet[k]!.phase === 'parked') return true;
   return false;
-}
+});
 
 export function statsOf(s: SupervisorSnapshot): SupervisorContext['stats'] {
   return s.context.stats;

@@ -1,7 +1,7 @@
 import { assign, emit, enqueueActions, initialTransition, setup } from 'xstate';
 import type { PoolSpec } from '../../src/domain/pool.js';
-import type { FleetSnapshot, Market } from '../../src/ports/cloud-provider.js';
-import type { QueueSnapshot } from '../../src/ports/queue-source.js';
+import type { FleetSnapshot, Market, ObservedInstance } from '../../src/ports/cloud-provider.js';
+import type { QueueSnapshot, Stage } from '../../src/ports/queue-source.js';
 import { emptyHistory, recordArrivals, type ArrivalHistory } from '../../src/planner/arrivals.js';
 import { matchPools } from '../../src/planner/match-pools.js';
 import { plan } from '../../src/planner/plan.js';
@@ -9,7 +9,7 @@ import type { CloudView, Decision, InstanceView as PlannedInstance, LaunchFailur
 import type { InstanceEvent, InstanceInput, InstanceTimeouts } from '../instance/events.js';
 import { instanceMachine, viewOf } from '../instance/instance.machine.js';
 import { hasTag, type InstanceReport, type InstanceView, type ViewPhase } from '../instance/view.js';
-import { adoptFactsOf, factsOfAdopted, fleetEvents, indexFleet, NO_FACTS, queueEvents, type Facts } from './observe.js';
+import { adoptFactsOf, busyAgents, factsOfAdopted, fleetEvents, indexFleet, NO_FACTS, queueEvents, type Facts } from './observe.js';
 
 /**
  * The fleet's supervisor: adopts what the cloud shows on start, then on every observation
@@ -103,7 +103,70 @@ function initialView(input: InstanceInput): InstanceView {
   return viewOf(initialTransition(instanceMachine, input)[0].context);
 }
 
-const isLive = (v: InstanceView): v is InstanceView & { phase: PlannedInstance['phase'] } => v.phase !== 'terminated';
+/** Stages in `next` that were not in `prev`. */
+function freshStages(prev: readonly Stage[], next: readonly Stage[]): Stage[] {
+  const seen = new Set<string>();
+  for (const s of prev) seen.add(s.id);
+  return next.filter((s) => !seen.has(s.id));
+}
+
+/** Holds equal field for field: a planning round that holds as the last one did leaves the context as it is. */
+function sameHolds(a: SupervisorContext['holds'], b: SupervisorContext['holds']): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x.pool !== y.pool || x.code !== y.code || x.reason !== y.reason) return false;
+  }
+  return true;
+}
+
+/**
+ * A stage list that told no instance anything, with the fleet and facts it was checked against:
+ * the same three again tell nothing again (a pure memo of forwardQueue's outcome, not a record
+ * of what was sent). A source that answers the same list while nothing changes, as the
+ * simulator does, then costs nothing per poll however big the fleet.
+ */
+const quietQueues = new WeakMap<readonly Stage[], { fleet: Record<string, InstanceView>; facts: Record<string, Facts> }>();
+
+/** The same for a describe's list that told no instance anything, adopted nothing and did not depend on the time. */
+const quietFleets = new WeakMap<readonly ObservedInstance[], { fleet: Record<string, InstanceView>; facts: Record<string, Facts> }>();
+
+/** Type and market per instance id, one record per describe list (a list that did not change is the same object). */
+const describedCache = new WeakMap<readonly ObservedInstance[], SupervisorContext['described']>();
+function describedOf(instances: readonly ObservedInstance[]): SupervisorContext['described'] {
+  let d = describedCache.get(instances);
+  if (!d) {
+    d = {};
+    for (const o of instances) d[o.instanceId] = { instanceType: o.instanceType, market: o.market };
+    describedCache.set(instances, d);
+  }
+  return d;
+}
+
+type Live = InstanceView & { phase: PlannedInstance['phase'] };
+const liveOf = new WeakMap<Record<string, InstanceView>, readonly Live[]>();
+
+/**
+ * The live instances, as the planner sees them: one list per fleet object, which changes only
+ * when an instance reports a change (most planning rounds follow a quiet poll).
+ */
+function liveInstances(fleet: Record<string, InstanceView>): readonly Live[] {
+  let live = liveOf.get(fleet);
+  if (!live) liveOf.set(fleet, (live = Object.values(fleet).filter(isLive)));
+  return live;
+}
+
+const changingOf = new WeakMap<Record<string, InstanceView>, readonly string[]>();
+
+/** The live instances with a deadline running, once per fleet object. */
+function changingKeys(fleet: Record<string, InstanceView>): readonly string[] {
+  let keys = changingOf.get(fleet);
+  if (!keys) changingOf.set(fleet, (keys = Object.keys(fleet).filter((k) => isLive(fleet[k]!) && hasTag(fleet[k]!, 'changing'))));
+  return keys;
+}
+
+const isLive = (v: InstanceView): v is Live => v.phase !== 'terminated';
 
 
 export const supervisorMachine = setup({
@@ -132,8 +195,7 @@ export const supervisorMachine = setup({
       // what arrived while blind cannot be told from what waited.
       const prev = context.queue;
       if (!prev.known) return { queue };
-      const seen = new Set(prev.stages.map((s) => s.id));
-      const fresh = event.snapshot.stages.filter((s) => !seen.has(s.id));
+      const fresh = event.snapshot.stages === prev.stages ? [] : freshStages(prev.stages, event.snapshot.stages);
       const byPool: Record<string, number> = {};
       for (const [pool, list] of matchPools(fresh, context.input.pools).byPool) byPool[pool] = list.length;
       return { queue, arrivals: recordArrivals(context.arrivals, prev.at, event.snapshot.at, byPool) };
@@ -171,25 +233,42 @@ export const supervisorMachine = setup({
     /** Forward BUSY/IDLE changes from a queue snapshot. */
     forwardQueue: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'QUEUE') return;
-      const busy = new Set<string>();
-      for (const s of event.snapshot.stages) if (s.agent) busy.add(s.agent);
-      const facts = { ...context.facts };
-      for (const [key, view] of Object.entries(context.fleet)) {
+      const stages = event.snapshot.stages;
+      const quiet = quietQueues.get(stages);
+      if (quiet && quiet.fleet === context.fleet && quiet.facts === context.facts) return;
+      const busy = busyAgents(stages);
+      // Copied only when a fact changed: most polls change none, and an assign costs a context copy.
+      let facts: Record<string, Facts> | null = null;
+      let told = false;
+      for (const key in context.fleet) {
+        const view = context.fleet[key]!;
         if (!view.instanceId || !isLive(view)) continue;
-        const r = queueEvents(view, facts[key] ?? NO_FACTS, busy.has(view.instanceId), event.snapshot.at);
-        facts[key] = r.facts;
+        const prev = context.facts[key] ?? NO_FACTS;
+        const r = queueEvents(view, prev, busy.has(view.instanceId), event.snapshot.at);
+        if (r.facts.busy !== prev.busy) (facts ??= { ...context.facts })[key] = r.facts;
         for (const e of r.events) enqueue.sendTo(key, e);
+        told ||= r.events.length > 0;
       }
-      enqueue.assign({ facts });
+      if (facts) enqueue.assign({ facts });
+      else if (!told) quietQueues.set(stages, { fleet: context.fleet, facts: context.facts });
     }),
 
     /** Forward fleet facts; adopt tagged instances no actor owns. */
     forwardFleet: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'FLEET') return;
+      const described = describedOf(event.snapshot.instances);
+      if (described !== context.described) enqueue.assign({ described });
+      const quiet = quietFleets.get(event.snapshot.instances);
+      if (quiet && quiet.fleet === context.fleet && quiet.facts === context.facts) return;
       const at = event.snapshot.at;
       const byId = indexFleet(event.snapshot);
-      const facts = { ...context.facts };
-      const fleet = { ...context.fleet };
+      // An instance not listed hears it is gone once it was launched long enough ago: the
+      // outcome then depends on the time, and is not kept.
+      let timely = false;
+      // Copied only when something changed: most describes change nothing.
+      let facts: Record<string, Facts> | null = null;
+      let fleet: Record<string, InstanceView> | null = null;
+      let told = false;
       const owned = new Set<string>();
       // A launch still in flight owns whatever carries its key: its answer says which twin.
       const launching = new Set<string>();
@@ -201,22 +280,26 @@ export const supervisorMachine = setup({
           continue;
         }
         owned.add(id);
-        const r = fleetEvents(view, facts[key] ?? NO_FACTS, byId.get(id), at, context.input.goneGraceMs);
-        facts[key] = r.facts;
+        const prev = context.facts[key];
+        const obs = byId.get(id);
+        timely ||= obs === undefined;
+        const r = fleetEvents(view, prev ?? NO_FACTS, obs, at, context.input.goneGraceMs);
+        if (r.facts !== prev) (facts ??= { ...context.facts })[key] = r.facts;
         for (const e of r.events) enqueue.sendTo(key, e);
+        told ||= r.events.length > 0;
       }
-      const busyAgents = context.queue.known ? new Set(context.queue.stages.flatMap((s) => (s.agent ? [s.agent] : []))) : new Set<string>();
+      const queue = context.queue;
       let adopted = 0;
       for (const obs of event.snapshot.instances) {
         if (owned.has(obs.instanceId) || launching.has(obs.key)) continue;
-        const busy = busyAgents.has(obs.instanceId);
+        const busy = queue.known && busyAgents(queue.stages).has(obs.instanceId);
         const adopt = adoptFactsOf(obs, busy);
         if (!adopt) continue;
         // Two live instances may carry one key (a RunInstances retried after a lost answer):
         // each is an instance we pay for, so each gets an actor, under an identity of its own.
-        const twin = Boolean(obs.key) && fleet[obs.key] !== undefined;
+        const twin = Boolean(obs.key) && (fleet ?? context.fleet)[obs.key] !== undefined;
         const key = obs.key && !twin ? obs.key : `adopted-${obs.instanceId}`;
-        if (fleet[key]) continue; // cannot happen: an instance id names one actor
+        if ((fleet ?? context.fleet)[key]) continue; // cannot happen: an instance id names one actor
         const input: InstanceInput = { key, pool: obs.pool, now: at, timeouts: context.input.timeouts, adopt };
         const view = initialView(input);
         const note = twin ? `instance ${obs.instanceId} carries key ${obs.key}, which another instance already has: adopted as ${key}` : undefined;
@@ -225,14 +308,14 @@ export const supervisorMachine = setup({
         enqueue.emit({ type: 'spawned', key, pool: obs.pool, adopted: true, ...(note ? { note } : {}) });
         enqueue.emit({ type: 'transition', key, instance: view.instanceId, pool: view.pool, from: '(new)', to: view.state, fromPhase: null, toPhase: view.phase, event: 'xstate.init', reason: view.reason, forced: false });
         enqueue.spawnChild('instance', { id: key, systemId: `instance.${key}`, input });
-        fleet[key] = view;
+        (fleet ??= { ...context.fleet })[key] = view;
         owned.add(obs.instanceId);
-        facts[key] = factsOfAdopted(obs, busy);
+        (facts ??= { ...context.facts })[key] = factsOfAdopted(obs, busy);
         adopted++;
       }
-      const described: SupervisorContext['described'] = {};
-      for (const o of event.snapshot.instances) described[o.instanceId] = { instanceType: o.instanceType, market: o.market };
-      enqueue.assign({ facts, fleet, described, stats: { ...context.stats, adopted: context.stats.adopted + adopted } });
+      if (facts) enqueue.assign({ facts });
+      if (fleet) enqueue.assign({ fleet, stats: { ...context.stats, adopted: context.stats.adopted + adopted } });
+      if (!facts && !fleet && !told && !timely) quietFleets.set(event.snapshot.instances, { fleet: context.fleet, facts: context.facts });
     }),
 
     /** Interpreter results go to the actor they concern. */
@@ -256,15 +339,13 @@ export const supervisorMachine = setup({
     /** Deadlines are checked on ticks; only actors with a deadline need them. */
     forwardTick: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'TICK' && event.type !== 'STOP') return;
-      for (const [key, view] of Object.entries(context.fleet)) {
-        if (isLive(view) && hasTag(view, 'changing')) enqueue.sendTo(key, { type: 'TICK', now: event.now });
-      }
+      for (const key of changingKeys(context.fleet)) enqueue.sendTo(key, { type: 'TICK', now: event.now });
     }),
 
     planAndApply: enqueueActions(({ context, event, enqueue }, p: { mode: 'running' | 'stopping' }) => {
       if (event.type !== 'TICK' && event.type !== 'STOP') return;
       const now = event.now;
-      const instances = Object.values(context.fleet).filter(isLive);
+      const instances = liveInstances(context.fleet);
       const settleMs = context.input.settleMs ?? 0;
       const decisions = plan(
         {
@@ -307,7 +388,7 @@ export const supervisorMachine = setup({
           if (fleet[d.key]) enqueue.sendTo(d.key, { type: 'RENEW', now, until: d.until, reason: d.reason });
         } else holds.push(d);
       }
-      enqueue.assign({ holds });
+      if (!sameHolds(holds, context.holds)) enqueue.assign({ holds });
       if (launched > 0) enqueue.assign({ seq, fleet, stats: { ...context.stats, launched: context.stats.launched + launched } });
     }),
 

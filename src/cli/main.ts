@@ -97,6 +97,20 @@ program
   });
 
 program
+  .command('trace')
+  .description('work with job traces')
+  .command('generate')
+  .description('write a bigger trace for scale tests: copies of a real one overlaid, each a few minutes later, with ids of its own')
+  .requiredOption('--copies <n>', 'how many copies of the trace to overlay', positiveInteger('--copies'))
+  .requiredOption('--out <file>', 'where to write the generated trace CSV')
+  .option('--trace <file>', 'the trace to copy (default: the bundled 3-week trace)')
+  .addOption(new Option('--shift-minutes <m>', 'how much later each copy starts than the one before').argParser(nonNegative('--shift-minutes')).default(5))
+  .action(async (opts: { copies: number; out: string; trace?: string; shiftMinutes: number }) => {
+    const { generateTrace } = await import('./trace-command.js');
+    generateTrace({ ...opts, trace: opts.trace ?? bundledTrace() });
+  });
+
+program
   .command('diagrams')
   .description('regenerate docs/diagrams.md from the statecharts')
   .action(async () => {

@@ -12,8 +12,21 @@ export interface Demand {
 
 export const DEFAULT_DEMAND: Demand = { os: 'linux', arch: 'amd64', variant: '', kernel: '', labels: {} };
 
+/**
+ * Keys already computed, by demand object: the planner matches every stage of every queue
+ * poll to a pool, and a replay polls millions of times with the same few demands. Demands are
+ * never mutated (they are read from a trace, a configuration or a CI server's answer).
+ */
+const keys = new WeakMap<Demand, string>();
+
 /** A canonical string for a demand, stable under label order: `linux/amd64[/variant][/kernel]{k=v,...}`. */
 export function demandKey(d: Demand): string {
+  let k = keys.get(d);
+  if (k === undefined) keys.set(d, (k = computeKey(d)));
+  return k;
+}
+
+function computeKey(d: Demand): string {
   const platform = [d.os || 'linux', d.arch || 'amd64', d.variant, d.kernel].filter((s, i) => i < 2 || s !== '').join('/');
   const labels = Object.keys(d.labels)
     .sort()

@@ -21,7 +21,8 @@ export function plan(world: World, settings: PlanSettings): Decision[] {
   // The warm pool (parked, parking, priming) is neither capacity for work nor spend: the rules
   // for running instances see only those; the warm-pool rule sees both.
   const all = instancesByPool(world.instances, settings.pools);
-  const running = { ...world, instances: world.instances.filter((i) => !isWarm(i)) };
+  // The same list when nothing is warm (the usual case), so what is kept per list stays kept.
+  const running = { ...world, instances: world.instances.some(isWarm) ? world.instances.filter((i) => !isWarm(i)) : world.instances };
   const fleet = instancesByPool(running.instances, settings.pools);
   const decided = world.queue.known
     ? planPools(running, world.queue.stages, settings, fleet)

@@ -32,10 +32,23 @@ export function groupByPool(stages: readonly Stage[], pools: readonly PoolSpec[]
   return { byPool, unmatched: match.unmatched };
 }
 
+/*
+ * The planner runs after every queue poll, and most polls change neither the stages nor the
+ * fleet: the grouping is kept per stage list and instance list (by identity, both immutable
+ * inputs), so a quiet round costs nothing here however long the queue and big the fleet.
+ */
+const agentsOf = new WeakMap<readonly InstanceView[], ReadonlySet<string>>();
+const groupingOf = new WeakMap<readonly Stage[], { pools: readonly PoolSpec[]; agents: ReadonlySet<string>; grouping: PoolGrouping }>();
+
 /** The work of the stages on our agents: the ids of the instances we run. */
 export function workByPool(stages: readonly Stage[], pools: readonly PoolSpec[], instances: readonly InstanceView[]): PoolGrouping {
-  const ourAgents = new Set(instances.flatMap((i) => (i.instanceId ? [i.instanceId] : [])));
-  return groupByPool(stages, pools, ourAgents);
+  let ourAgents = agentsOf.get(instances);
+  if (!ourAgents) agentsOf.set(instances, (ourAgents = new Set(instances.flatMap((i) => (i.instanceId ? [i.instanceId] : [])))));
+  const kept = groupingOf.get(stages);
+  if (kept && kept.pools === pools && kept.agents === ourAgents) return kept.grouping;
+  const grouping = groupByPool(stages, pools, ourAgents);
+  groupingOf.set(stages, { pools, agents: ourAgents, grouping });
+  return grouping;
 }
 
 /** Instances by pool: every configured pool (maybe empty), then pools no longer configured. */

@@ -104,6 +104,8 @@ interface SimInstance {
   interruptionAt?: number;
   price: number;
   timers: unknown[];
+  /** What the last describe showed of it: shown again, the same object, while nothing changed. */
+  observed?: ObservedInstance;
 }
 
 export interface SimStats {
@@ -149,6 +151,12 @@ export class SimWorld {
   private nextId = 1;
   private trace: TraceJob[] = [];
   private nextArrival = 0;
+  /**
+   * What the queue shows, rebuilt only after a job arrived, started, ended or was killed: the
+   * daemon polls every few seconds and most polls see no change. Answering the same list lets
+   * the supervisor and planner keep what they derived from it.
+   */
+  private shown: Stage[] | null = null;
   readonly stats: SimStats = {
     jobs: 0,
     arrived: 0,
@@ -275,6 +283,7 @@ export class SimWorld {
   }
 
   private arrive(job: TraceJob): void {
+    this.shown = null;
     this.stats.arrived++;
     this.pending.push({ job, pool: this.poolByDemand.get(demandKey(job.demand))?.name ?? null, startedAt: null, firstStartedAt: null, agent: null, doneAt: null, timer: null });
   }
@@ -298,6 +307,7 @@ export class SimWorld {
 
   private start(j: SimJob, a: SimInstance): void {
     const now = this.clock.now();
+    this.shown = null;
     j.startedAt = now;
     j.agent = a.id;
     if (j.firstStartedAt === null) {
@@ -311,6 +321,7 @@ export class SimWorld {
 
   private complete(j: SimJob, a: SimInstance): void {
     j.doneAt = this.clock.now();
+    this.shown = null;
     this.stats.completed++;
     this.stats.jobMs += j.job.durationMs;
     a.jobs.delete(j);
@@ -321,6 +332,7 @@ export class SimWorld {
 
   /** A build dies with its agent or machine; the CI user restarts it (requeued at the front). */
   private kill(a: SimInstance, byDecision: boolean): void {
+    if (a.jobs.size > 0) this.shown = null;
     for (const j of a.jobs) {
       this.clock.clearTimeout(j.timer);
       this.running.delete(j);
@@ -353,10 +365,7 @@ export class SimWorld {
         for (const [from, to] of w.o.faults.queueGarbage ?? []) {
           if (now >= from && now < to) throw new DdaError('SOURCE_MALFORMED', 'sim: CI server answered something that is not a queue');
         }
-        const stages: Stage[] = [];
-        for (const j of w.pending) stages.push({ id: j.job.id, status: 'pending', demand: j.job.demand, createdAt: j.job.createdAt });
-        for (const j of w.running) stages.push({ id: j.job.id, status: 'running', demand: j.job.demand, agent: j.agent!, createdAt: j.job.createdAt, startedAt: j.startedAt! });
-        const snapshot = { at: now, stages };
+        const snapshot = { at: now, stages: w.queueShown() };
         // Draw only when the fault is on: runs without it keep their random sequence.
         const slow = w.o.faults.slowQueuePollRate ?? 0;
         if (slow > 0 && slow > w.rand()) {
@@ -371,6 +380,14 @@ export class SimWorld {
       },
       async forgetAgent() {},
     };
+  }
+
+  private queueShown(): Stage[] {
+    if (this.shown) return this.shown;
+    const stages: Stage[] = [];
+    for (const j of this.pending) stages.push({ id: j.job.id, status: 'pending', demand: j.job.demand, createdAt: j.job.createdAt });
+    for (const j of this.running) stages.push({ id: j.job.id, status: 'running', demand: j.job.demand, agent: j.agent!, createdAt: j.job.createdAt, startedAt: j.startedAt! });
+    return (this.shown = stages);
   }
 
   // ---- cloud side ----
@@ -641,10 +658,21 @@ export class SimWorld {
     return this.lastDescribe;
   }
 
+  /** The last describe's list: answered again, the same list, while no instance changed. */
+  private described: ObservedInstance[] = [];
+
   private describeNow(): FleetSnapshot {
     const instances: ObservedInstance[] = [];
+    let same = this.described.length === this.instances.size;
     for (const i of this.instances.values()) {
-      instances.push({
+      const o = i.observed;
+      if (o && o.state === i.state && o.registered === i.registered && o.agent === i.agent && o.draining === i.draining && o.launchedAt === i.launchedAt && o.interruptionAt === i.interruptionAt && o.parkedAt === i.parkedAt && (o.priming ?? false) === i.priming) {
+        same &&= this.described[instances.length] === o;
+        instances.push(o);
+        continue;
+      }
+      same = false;
+      instances.push((i.observed = {
         instanceId: i.id,
         key: i.key,
         pool: i.pool.name,
@@ -660,9 +688,10 @@ export class SimWorld {
         ...(i.parkedAt !== undefined ? { parkedAt: i.parkedAt } : {}),
         ...(i.priming ? { priming: true } : {}),
         storageGb: i.storageGb,
-      });
+      }));
     }
-    return { at: this.clock.now(), instances };
+    if (!same) this.described = instances;
+    return { at: this.clock.now(), instances: this.described };
   }
 
   private mustFind(id: string): SimInstance {
