@@ -1,9 +1,10 @@
-import { createAwsProvider } from '../cloud/aws/index.js';
+import { createAwsProvider, createInterruptionSource } from '../cloud/aws/index.js';
 import type { Config } from '../config/config.js';
 import type { Clock } from '../domain/clock.js';
 import { DdaError } from '../domain/errors.js';
 import type { Logger } from '../log/logger.js';
 import type { CloudProvider } from '../ports/cloud-provider.js';
+import type { InterruptionSource } from '../ports/interruption-source.js';
 import type { QueueSource } from '../ports/queue-source.js';
 import { SimWorld } from '../sim/sim-world.js';
 import { primaryVariables } from '../sources/registry.js';
@@ -12,6 +13,8 @@ import type { Environment } from './settings.js';
 export interface Backends {
   source: QueueSource;
   cloud: CloudProvider;
+  /** The cloud's interruption queue, when one is configured (DDA_AWS_INTERRUPTION_QUEUE_URL). */
+  interruptions?: InterruptionSource;
 }
 
 /**
@@ -48,5 +51,6 @@ export async function resolveBackends(env: Pick<Environment, 'ci' | 'aws'>, conf
       return spec;
     },
   });
-  return { source, cloud };
+  const interruptions = createInterruptionSource(aws, { logger: deps.logger });
+  return { source, cloud, ...(interruptions ? { interruptions } : {}) };
 }

@@ -73,9 +73,13 @@ export async function runDaemon(a: RunArgs): Promise<void> {
     logger,
     ...view.hooks,
     ...(inspector ? { inspect: inspector.inspect } : {}),
+    ...(backends.interruptions ? { interruptions: backends.interruptions } : {}),
+    restartBuilds: settings.daemon.restartInterruptedBuilds,
+    onNotice: (n) => view.meter.noticed('ignored' in n ? n.ignored.why : n.notice.kind, 'ignored' in n ? 'ignored' : n.ours ? 'ours' : 'not-ours'),
+    onBuildRestart: (source, reason) => view.meter.buildRestarted(source, reason),
   });
   const running = daemon;
-  logger.info({ source: backends.source.kind, cloud: backends.cloud.kind, pools: a.config.pools.map((p) => p.name) }, 'daemon started');
+  logger.info({ source: backends.source.kind, cloud: backends.cloud.kind, pools: a.config.pools.map((p) => p.name), ...(backends.interruptions ? { interruptions: backends.interruptions.kind } : {}) }, 'daemon started');
   const rt = a.config.runtime;
   await new Promise<void>((resolve) => {
     const onSignal = (sig: string) => {

@@ -62,6 +62,8 @@ export interface AwsConfig {
   watchdogMaxHours: number;
   /** Per-pool AMI / instance types (DDA_POOL_<NAME>_AMI, DDA_POOL_<NAME>_INSTANCE_TYPES). */
   pools: Record<string, AwsPoolOverride>;
+  /** The SQS queue EventBridge feeds with EC2 events (interruption-queue.ts); undefined = none, describe alone. */
+  interruptionQueueUrl?: string;
 }
 
 const INSTANCE_TYPE = /^[a-z0-9-]+\.[a-z0-9-]+$/;
@@ -98,6 +100,7 @@ const variables = {
     DDA_AGENT_MEMORY_MIB: env.wholeNumber(512, 64, 1_048_576),
     DDA_WATCHDOG_IDLE_MINUTES: env.wholeNumber(60, 0, 10080),
     DDA_WATCHDOG_MAX_HOURS: env.wholeNumber(0, 0, 8760),
+    DDA_AWS_INTERRUPTION_QUEUE_URL: env.optionalUrl({ hint: 'the SQS queue URL, https://sqs.<region>.amazonaws.com/<account>/<name>' }),
 };
 
 /** The SDK's own key variables, read only to take their `_FILE` twins (the SDK reads the plain ones itself). */
@@ -147,6 +150,7 @@ export const awsEnv = z
       agentNetworkMode: e.DDA_AGENT_NETWORK_MODE!,
       watchdogIdleMinutes: e.DDA_WATCHDOG_IDLE_MINUTES,
       watchdogMaxHours: e.DDA_WATCHDOG_MAX_HOURS,
+      ...(e.DDA_AWS_INTERRUPTION_QUEUE_URL ? { interruptionQueueUrl: e.DDA_AWS_INTERRUPTION_QUEUE_URL } : {}),
     }),
   );
 
