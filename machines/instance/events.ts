@@ -20,7 +20,12 @@ export type InstanceEvent =
   | { type: 'AGENT_STOPPED'; now: number }
   | { type: 'BUSY'; now: number }
   | { type: 'IDLE'; now: number }
-  | { type: 'SPOT_INTERRUPTION'; now: number }
+  /**
+   * The infrastructure is taking the instance: a spot interruption (seen by describe or the
+   * interruption queue), a rebalance recommendation, scheduled maintenance, a stop we did not
+   * ask for. `reason` says which (default: a spot interruption).
+   */
+  | { type: 'SPOT_INTERRUPTION'; now: number; reason?: string }
   | { type: 'INSTANCE_GONE'; now: number }
   /** Stopped by us and tagged parked: a warm-pool member, ready to be started. */
   | { type: 'PARKED'; now: number }

@@ -157,6 +157,8 @@ export const instanceMachine = setup({
     because: assign((_, p: { reason: string }) => ({ reason: p.reason })),
     becauseEvent: assign(({ event }) => ({ reason: 'reason' in event ? event.reason : event.type })),
     forcedBecause: assign((_, p: { reason: string }) => ({ reason: p.reason, forced: true })),
+    /** The notice's own reason when it has one (rebalance, maintenance), else `p.reason`. */
+    forcedByInfrastructure: assign(({ event }, p: { reason: string }) => ({ reason: event.type === 'SPOT_INTERRUPTION' && event.reason ? event.reason : p.reason, forced: true })),
     markBusy: assign({ busy: true, idleSince: null }),
     markIdle: assign(({ event, context }) => ({ busy: false, idleSince: withNow(event) ?? context.idleSince })),
     ackDrain: assign(({ event }) => ({ drainAckAt: withNow(event) })),
@@ -246,7 +248,7 @@ export const instanceMachine = setup({
       initial: 'instance',
       on: {
         INSTANCE_GONE: { target: 'terminated', actions: { type: 'forcedBecause', params: { reason: 'instance vanished while booting' } } },
-        SPOT_INTERRUPTION: { target: 'draining', actions: [{ type: 'forcedBecause', params: { reason: 'forced: spot interruption while booting' } }, { type: 'startDeadline', params: { timeout: 'drainMs' } }] },
+        SPOT_INTERRUPTION: { target: 'draining', actions: [{ type: 'forcedByInfrastructure', params: { reason: 'forced: spot interruption while booting' } }, { type: 'startDeadline', params: { timeout: 'drainMs' } }] },
         TICK: { guard: 'deadlinePassed', target: 'draining', actions: [{ type: 'because', params: { reason: 'boot deadline passed' } }, { type: 'startDeadline', params: { timeout: 'drainMs' } }] },
         BUSY: { actions: 'markBusy' },
         IDLE: { actions: 'markIdle' },
@@ -284,7 +286,7 @@ export const instanceMachine = setup({
       on: {
         AGENT_STOPPED: { target: 'draining', actions: [{ type: 'forcedBecause', params: { reason: 'agent stopped' } }, { type: 'startDeadline', params: { timeout: 'drainMs' } }] },
         INSTANCE_GONE: { target: 'terminated', actions: { type: 'forcedBecause', params: { reason: 'instance vanished while running' } } },
-        SPOT_INTERRUPTION: { target: 'draining', actions: [{ type: 'forcedBecause', params: { reason: 'forced: spot interruption' } }, { type: 'startDeadline', params: { timeout: 'drainMs' } }] },
+        SPOT_INTERRUPTION: { target: 'draining', actions: [{ type: 'forcedByInfrastructure', params: { reason: 'forced: spot interruption' } }, { type: 'startDeadline', params: { timeout: 'drainMs' } }] },
         RENEW: { actions: ['renew', 'report'] },
       },
       states: {

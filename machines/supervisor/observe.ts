@@ -1,5 +1,6 @@
 import type { FleetSnapshot, ObservedInstance } from '../../src/ports/cloud-provider.js';
 import type { Stage } from '../../src/ports/queue-source.js';
+import type { InstanceNotice } from '../../src/ports/interruption-source.js';
 import type { AdoptFacts, InstanceEvent } from '../instance/events.js';
 import { hasTag, type InstanceView } from '../instance/view.js';
 
@@ -48,7 +49,8 @@ export function fleetEvents(
   }
   const agent = STOPPED_STATES.has(obs.state) ? 'stopped' : obs.agent;
   const registered = usable(obs);
-  const interrupted = obs.interruptionAt !== undefined;
+  // Sticky: a notice from the interruption queue may have told the instance before describe shows it.
+  const interrupted = prev.interrupted || obs.interruptionAt !== undefined;
   const parked = isParked(obs);
   // Unchanged facts are the same object: every instance is described every few seconds.
   const facts: Facts =
@@ -65,6 +67,33 @@ export function fleetEvents(
   // A parked instance hears of drift until it knows (it may have parked after the cloud saw it).
   if (obs.drift && view.phase === 'parked' && view.drift !== obs.drift) events.push({ type: 'DRIFTED', now: at, reason: obs.drift });
   return { events, facts };
+}
+
+const NOTICE_REASON: Record<Exclude<InstanceNotice['kind'], 'state-change'>, string> = {
+  'spot-interruption': 'forced: spot interruption warning',
+  rebalance: 'forced: spot rebalance recommendation',
+  'scheduled-change': 'forced: scheduled maintenance',
+};
+
+/**
+ * Events for one instance from a notice of the interruption queue: the same facts describe
+ * would show a little later, so both paths end in the same transitions. A warning that the
+ * cloud will take the instance (interruption, rebalance, maintenance) drains it at once; a
+ * state change to shutting-down/terminated ends it; a stop we did not ask for (the instance is
+ * not parking) drains it as the infrastructure's doing.
+ */
+export function noticeEvents(view: InstanceView, prev: Facts, notice: InstanceNotice, at: number): { events: InstanceEvent[]; facts: Facts } {
+  const ours = view.phase === 'parking' || view.phase === 'parked';
+  if (notice.kind === 'state-change') {
+    if (notice.state === 'shutting-down' || notice.state === 'terminated') return { events: [{ type: 'INSTANCE_GONE', now: at }], facts: prev };
+    if ((notice.state === 'stopping' || notice.state === 'stopped') && !ours && !prev.interrupted) {
+      return { events: [{ type: 'SPOT_INTERRUPTION', now: at, reason: `forced: instance ${notice.state} by someone else` }], facts: { ...prev, interrupted: true } };
+    }
+    return { events: [], facts: prev };
+  }
+  if (prev.interrupted || ours) return { events: [], facts: prev };
+  const reason = notice.kind === 'scheduled-change' && notice.what ? `${NOTICE_REASON[notice.kind]} (${notice.what})` : NOTICE_REASON[notice.kind];
+  return { events: [{ type: 'SPOT_INTERRUPTION', now: at, reason }], facts: { ...prev, interrupted: true } };
 }
 
 /** BUSY/IDLE for one instance from a queue observation. */

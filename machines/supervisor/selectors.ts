@@ -80,3 +80,16 @@ export function describedOf(s: SupervisorSnapshot, instanceId: string | null): S
 export function settingsOf(s: SupervisorSnapshot): Pick<SupervisorContext['input'], 'pools' | 'planner'> {
   return { pools: s.context.input.pools, planner: s.context.input.planner };
 }
+
+/** The live instance with this cloud id, as it last reported itself; undefined when none of ours has it. */
+export function instanceById(s: SupervisorSnapshot, instanceId: string): InstanceView | undefined {
+  for (const v of Object.values(s.context.fleet)) if (v.instanceId === instanceId) return v;
+  return undefined;
+}
+
+/** The builds of the stages the last queue snapshot shows on an agent (by its name, the instance id); [] while the queue is unknown. */
+export function buildsOn(s: SupervisorSnapshot, agent: string): string[] {
+  const q = s.context.queue;
+  if (!q.known) return [];
+  return [...new Set(q.stages.flatMap((st) => (st.agent === agent && st.build !== undefined ? [st.build] : [])))];
+}

@@ -2,6 +2,7 @@ import { assign, emit, enqueueActions, initialTransition, setup } from 'xstate';
 import type { PoolSpec } from '../../src/domain/pool.js';
 import type { FleetSnapshot, Market, ObservedInstance } from '../../src/ports/cloud-provider.js';
 import type { QueueSnapshot, Stage } from '../../src/ports/queue-source.js';
+import type { InstanceNotice } from '../../src/ports/interruption-source.js';
 import { emptyHistory, recordArrivals, type ArrivalHistory } from '../../src/planner/arrivals.js';
 import { matchPools } from '../../src/planner/match-pools.js';
 import { plan } from '../../src/planner/plan.js';
@@ -9,7 +10,7 @@ import type { CloudView, Decision, InstanceView as PlannedInstance, LaunchFailur
 import type { InstanceEvent, InstanceInput, InstanceTimeouts } from '../instance/events.js';
 import { instanceMachine, viewOf } from '../instance/instance.machine.js';
 import { hasTag, type InstanceReport, type InstanceView, type ViewPhase } from '../instance/view.js';
-import { adoptFactsOf, busyAgents, factsOfAdopted, fleetEvents, indexFleet, NO_FACTS, queueEvents, type Facts } from './observe.js';
+import { adoptFactsOf, busyAgents, factsOfAdopted, fleetEvents, indexFleet, NO_FACTS, noticeEvents, queueEvents, type Facts } from './observe.js';
 
 /**
  * The fleet's supervisor: adopts what the cloud shows on start, then on every observation
@@ -45,6 +46,8 @@ export type SupervisorEvent =
   | { type: 'FLEET_UNKNOWN'; at: number; error: string }
   | { type: 'QUEUE'; snapshot: QueueSnapshot }
   | { type: 'QUEUE_UNKNOWN'; at: number; error: string }
+  /** The cloud's interruption queue said something about an instance (it may not be ours). */
+  | { type: 'NOTICE'; at: number; notice: InstanceNotice }
   | { type: 'TICK'; now: number }
   | { type: 'RESULT'; key: string; event: InstanceEvent }
   | { type: 'STOP'; now: number }
@@ -318,6 +321,17 @@ export const supervisorMachine = setup({
       if (!facts && !fleet && !told && !timely) quietFleets.set(event.snapshot.instances, { fleet: context.fleet, facts: context.facts });
     }),
 
+    /** A notice goes to the actor of its instance, if one is ours; others are not our business. */
+    forwardNotice: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'NOTICE') return;
+      const entry = Object.entries(context.fleet).find(([, v]) => v.instanceId === event.notice.instanceId && isLive(v));
+      if (!entry) return;
+      const [key, view] = entry;
+      const r = noticeEvents(view, context.facts[key] ?? NO_FACTS, event.notice, event.at);
+      for (const e of r.events) enqueue.sendTo(key, e);
+      if (r.facts !== context.facts[key]) enqueue.assign({ facts: { ...context.facts, [key]: r.facts } });
+    }),
+
     /** Interpreter results go to the actor they concern. */
     forwardResult: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'RESULT') return;
@@ -426,6 +440,7 @@ export const supervisorMachine = setup({
     QUEUE_UNKNOWN: { actions: 'forgetQueue' },
     FLEET_UNKNOWN: { actions: 'forgetCloud' },
     RESULT: { actions: 'forwardResult' },
+    NOTICE: { actions: 'forwardNotice' },
     INSTANCE_VIEW: { actions: 'takeView' },
     'xstate.done.actor.*': { actions: 'release' },
     STOP: { target: '.stopping' },

@@ -1,9 +1,10 @@
-import { createAwsLeaseStore, createAwsProvider } from '../cloud/aws/index.js';
+import { createAwsLeaseStore, createAwsProvider, createInterruptionSource } from '../cloud/aws/index.js';
 import type { Config } from '../config/config.js';
 import type { Clock } from '../domain/clock.js';
 import { DdaError } from '../domain/errors.js';
 import type { Logger } from '../log/logger.js';
 import type { CloudProvider } from '../ports/cloud-provider.js';
+import type { InterruptionSource } from '../ports/interruption-source.js';
 import type { LeaseStore } from '../ports/lease.js';
 import type { QueueSource } from '../ports/queue-source.js';
 import { MemoryLeaseStore } from '../sim/lease-store.js';
@@ -16,6 +17,8 @@ export interface Backends {
   cloud: CloudProvider;
   /** The replica lease and launch intents; absent: a single daemon, launches held after a start. */
   lease?: BackendLease;
+  /** The cloud's interruption queue, when one is configured (DDA_AWS_INTERRUPTION_QUEUE_URL). */
+  interruptions?: InterruptionSource;
 }
 
 export interface BackendLease {
@@ -60,7 +63,12 @@ export async function resolveBackends(env: Pick<Environment, 'ci' | 'aws'>, conf
       return spec;
     },
   });
+  const interruptions = createInterruptionSource(aws, { logger: deps.logger });
   const store = createAwsLeaseStore(aws, config.runtime.daemonId);
-  if (!store || !aws.lease) return { source, cloud };
-  return { source, cloud, lease: { store, durationMs: aws.lease.durationSeconds * 1000, renewMs: aws.lease.renewSeconds * 1000 } };
+  return {
+    source,
+    cloud,
+    ...(interruptions ? { interruptions } : {}),
+    ...(store && aws.lease ? { lease: { store, durationMs: aws.lease.durationSeconds * 1000, renewMs: aws.lease.renewSeconds * 1000 } } : {}),
+  };
 }

@@ -3,7 +3,8 @@ import type { Config } from '../config/config.js';
 import { systemClock, type Clock } from '../domain/clock.js';
 import { createLogger } from '../log/logger.js';
 import { describeError, isDdaError } from '../domain/errors.js';
-import { startDaemon, type Daemon } from '../runtime/daemon.js';
+import { startDaemon, type Daemon, type NoticeOutcome } from '../runtime/daemon.js';
+import type { RestartReason } from '../runtime/build-restarts.js';
 import { holderId, startReplica, type Replica } from '../runtime/replica.js';
 import { FleetView } from '../http/fleet-view.js';
 import { meterCloudProvider, meterQueueSource } from '../http/metered-ports.js';
@@ -76,11 +77,15 @@ export async function runDaemon(a: RunArgs): Promise<void> {
     logger,
     ...view.hooks,
     ...(inspector ? { inspect: inspector.inspect } : {}),
+    ...(backends.interruptions ? { interruptions: backends.interruptions } : {}),
+    restartBuilds: settings.daemon.restartInterruptedBuilds,
+    onNotice: (n: NoticeOutcome) => view.meter.noticed('ignored' in n ? n.ignored.why : n.notice.kind, 'ignored' in n ? 'ignored' : n.ours ? 'ours' : 'not-ours'),
+    onBuildRestart: (source: string, reason: RestartReason) => view.meter.buildRestarted(source, reason),
   };
   if (backends.lease) replica = startReplica({ ...daemonOptions, lease: { ...backends.lease, holder: holderId(a.config.runtime.daemonId) } });
   else daemon = startDaemon(daemonOptions);
   const running: Pick<Daemon, 'stop' | 'halt' | 'leftBehind'> = replica ?? daemon!;
-  logger.info({ source: backends.source.kind, cloud: backends.cloud.kind, pools: a.config.pools.map((p) => p.name), ...(backends.lease ? { lease: backends.lease.store.kind } : {}) }, 'daemon started');
+  logger.info({ source: backends.source.kind, cloud: backends.cloud.kind, pools: a.config.pools.map((p) => p.name), ...(backends.lease ? { lease: backends.lease.store.kind } : {}), ...(backends.interruptions ? { interruptions: backends.interruptions.kind } : {}) }, 'daemon started');
   const rt = a.config.runtime;
   await new Promise<void>((resolve) => {
     const onSignal = (sig: string) => {

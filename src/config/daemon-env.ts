@@ -11,6 +11,8 @@ export interface DaemonSettings {
   httpListen: env.ListenAddress | undefined;
   /** `run --inspect`: the inspector's port on 127.0.0.1. */
   inspectPort: number;
+  /** DDA_RESTART_INTERRUPTED_BUILDS: restart, once, a build whose agent the infrastructure took (spot interruption, …). */
+  restartInterruptedBuilds: boolean;
   /** DDA_HTTP_TOKEN: the bearer token the status server asks of clients beyond loopback. Non-enumerable. */
   readonly httpToken: string | undefined;
 }
@@ -25,6 +27,7 @@ const variables = {
   DDA_HTTP_LISTEN: env.listen('127.0.0.1'),
   DDA_INSPECT_PORT: env.port(DEFAULT_INSPECT_PORT),
   DDA_HTTP_TOKEN: env.optionalSecret(),
+  DDA_RESTART_INTERRUPTED_BUILDS: env.flag(),
 };
 
 export const daemonEnv = z.object(variables).transform((e): DaemonSettings => {
@@ -32,6 +35,7 @@ export const daemonEnv = z.object(variables).transform((e): DaemonSettings => {
     logLevel: e.DDA_LOG_LEVEL!,
     httpListen: e.DDA_HTTP_LISTEN,
     inspectPort: e.DDA_INSPECT_PORT,
+    restartInterruptedBuilds: e.DDA_RESTART_INTERRUPTED_BUILDS ?? false,
   };
   return env.withSecret(settings, 'httpToken', e.DDA_HTTP_TOKEN);
 });

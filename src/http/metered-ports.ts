@@ -63,6 +63,7 @@ export function meterQueueSource(source: QueueSource, metrics: DaemonMetrics, o:
       return snap;
     },
     drainAgent: (name, signal) => source.drainAgent(name, signal),
+    ...(source.restartBuild ? { restartBuild: source.restartBuild.bind(source) } : {}),
     forgetAgent: (name, signal) => source.forgetAgent(name, signal),
   };
 }

@@ -77,6 +77,8 @@ export class DaemonMetrics {
   private readonly pollSeconds = new Histogram({ name: 'dda_queue_poll_duration_seconds', help: 'How long a queue poll took, by CI server.', labelNames: ['source'], buckets: CALL_BUCKETS, registers: [this.registry] });
   private readonly pollErrors = new Counter({ name: 'dda_queue_poll_errors_total', help: 'Queue polls that failed, by CI server and error code.', labelNames: ['source', 'code'], registers: [this.registry] });
   private readonly cloudSeconds = new Histogram({ name: 'dda_cloud_request_duration_seconds', help: 'How long a cloud call took, by provider and method.', labelNames: ['provider', 'method'], buckets: CALL_BUCKETS, registers: [this.registry] });
+  private readonly builds = new Counter({ name: 'dda_builds_restarted_total', help: 'Builds restarted because the infrastructure took their agent (DDA_RESTART_INTERRUPTED_BUILDS), by CI server and reason.', labelNames: ['source', 'reason'], registers: [this.registry] });
+  private readonly notices = new Counter({ name: 'dda_interruption_messages_total', help: 'Messages read from the interruption queue, by kind (malformed and foreign: ignored) and outcome (ours, not-ours, ignored).', labelNames: ['kind', 'outcome'], registers: [this.registry] });
   private readonly cloudErrors = new Counter({ name: 'dda_cloud_request_errors_total', help: 'Cloud calls that failed, by provider, method and error code.', labelNames: ['provider', 'method', 'code'], registers: [this.registry] });
 
   private readonly pools = new Set<string>();
@@ -134,6 +136,14 @@ export class DaemonMetrics {
   cloudCalled(provider: string, method: string, seconds: number, errorCode?: string): void {
     this.cloudSeconds.observe({ provider, method }, seconds);
     if (errorCode !== undefined) this.cloudErrors.inc({ provider, method, code: errorCode });
+  }
+
+  buildRestarted(source: string, reason: string): void {
+    this.builds.inc({ source, reason });
+  }
+
+  noticed(kind: string, outcome: 'ours' | 'not-ours' | 'ignored'): void {
+    this.notices.inc({ kind, outcome });
   }
 
   /** Set the gauges from the status, then render the exposition. */

@@ -23,6 +23,11 @@ export interface Stage {
   createdAt: number;
   /** When it started running, if it has (ms epoch). */
   startedAt?: number;
+  /**
+   * The build (pipeline run) this stage belongs to, as the source's `restartBuild` takes it;
+   * absent where the server does not say or restarts are not supported.
+   */
+  build?: string;
 }
 
 export interface QueueSnapshot {
@@ -53,4 +58,13 @@ export interface QueueSource {
   drainAgent(agentName: string, signal?: AbortSignal): Promise<void>;
   /** Forget an agent after its machine is gone (delete it from the server). Idempotent. */
   forgetAgent(agentName: string, signal?: AbortSignal): Promise<void>;
+  /**
+   * Optional: run a build again whose agent the infrastructure took from under it (a stage's
+   * `build`). Restarts only a build the server still has unfinished; one that finished is left
+   * alone (`restarted: false`). Not idempotent: the caller restarts a build once at most.
+   */
+  restartBuild?(build: string, signal?: AbortSignal): Promise<BuildRestart>;
 }
+
+/** `name`: the build for people (`octocat/hello-world#42`); `next`: the new build's, when the server says. */
+export type BuildRestart = { restarted: true; name: string; next?: string } | { restarted: false; name?: string; why: string };

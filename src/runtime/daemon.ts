@@ -5,8 +5,9 @@ import type { Clock } from '../domain/clock.js';
 import type { Logger } from '../log/logger.js';
 import type { Decision } from '../planner/types.js';
 import type { CloudProvider } from '../ports/cloud-provider.js';
+import type { IgnoredMessage, InstanceNotice, InterruptionSource } from '../ports/interruption-source.js';
 import type { QueueSource } from '../ports/queue-source.js';
-import { liveCount, queueWorthWatching, needsFastPolling } from '../../machines/supervisor/selectors.js';
+import { instanceById, liveCount, queueWorthWatching, needsFastPolling } from '../../machines/supervisor/selectors.js';
 import type { SupervisorEvent, SupervisorMachine } from '../../machines/supervisor/supervisor.machine.js';
 import { clockScheduler } from './clock-scheduler.js';
 import { routeCommands } from './commands.js';
@@ -15,7 +16,8 @@ import { logLifecycle } from './lifecycle-log.js';
 import { createInterpreter, type CommandInFlight, type Interpreter } from './interpreter.js';
 import type { Transition } from './lifecycle-log.js';
 import { logReaped, reaper$ } from './reaper.js';
-import { fleetEvents$, queueEvents$, ticks$, type StreamDeps } from './streams.js';
+import { restartInterruptedBuilds, type BuildRestarts, type RestartReason } from './build-restarts.js';
+import { fleetEvents$, interruptionEvents$, queueEvents$, ticks$, type StreamDeps } from './streams.js';
 import { createSupervisor, sendWhileActive } from './supervisor.js';
 
 /**
@@ -39,7 +41,16 @@ export interface DaemonOptions {
   abortablePolls?: boolean;
   /** Launches held after the start; default lifecycle.goneGraceSeconds (see SupervisorOptions). */
   settleMs?: number;
+  /** The cloud's interruption queue (AWS: SQS fed by EventBridge); absent = describe alone tells of interruptions. */
+  interruptions?: InterruptionSource;
+  /** Restart, once, the builds on an instance the infrastructure took (needs a source with `restartBuild`). */
+  restartBuilds?: boolean;
+  /** Every message of the interruption queue: a notice about one of ours, about another instance, or ignored. */
+  onNotice?: (n: NoticeOutcome) => void;
+  onBuildRestart?: (source: string, reason: RestartReason) => void;
 }
+
+export type NoticeOutcome = { notice: InstanceNotice; ours: boolean } | { ignored: IgnoredMessage };
 
 export interface Daemon {
   readonly supervisor: Actor<SupervisorMachine>;
@@ -80,6 +91,7 @@ export function startDaemon(o: DaemonOptions): Daemon {
   logDecisions(supervisor, logger, o.onDecision);
   logForcedEnds(supervisor, log);
   logLifecycle(supervisor, logger, o.onTransition);
+  const restarts = buildRestarts(o, supervisor, log);
   supervisor.start();
 
   // Describe calls are free; waiting for them is not: poll fast while anything is changing.
@@ -92,10 +104,11 @@ export function startDaemon(o: DaemonOptions): Daemon {
       .pipe(filter(() => supervisor.getSnapshot().status === 'active'))
       .subscribe((e) => observe(e, send, clock)),
   );
+  if (o.interruptions) subscription.add(notices$(o, o.interruptions, supervisor, streams, restarts).subscribe((e) => observe(e, send, clock)));
 
   async function halt(): Promise<void> {
     subscription.unsubscribe();
-    await interpreter.idle();
+    await Promise.all([interpreter.idle(), restarts?.idle()]);
     supervisor.stop();
   }
 
@@ -110,6 +123,51 @@ export function startDaemon(o: DaemonOptions): Daemon {
     },
     leftBehind: () => ({ instances: liveCount(supervisor.getSnapshot()), commands: interpreter.pending() }),
   };
+}
+
+/** The restarter, when asked for and the CI server can restart builds; a warning when it cannot. */
+function buildRestarts(o: DaemonOptions, supervisor: Actor<SupervisorMachine>, log: Logger): BuildRestarts | undefined {
+  if (!o.restartBuilds) return undefined;
+  const source = o.source;
+  if (!source.restartBuild) {
+    log.warn({ source: source.kind }, `DDA_RESTART_INTERRUPTED_BUILDS: ${source.kind} builds are not restarted by the daemon (docs/ci-servers.md says why)`);
+    return undefined;
+  }
+  return restartInterruptedBuilds(supervisor, {
+    source: { kind: source.kind, restartBuild: source.restartBuild.bind(source) },
+    logger: o.logger,
+    timeoutMs: o.config.runtime.commandTimeoutSeconds * 1000,
+    ...(o.onBuildRestart ? { onRestart: o.onBuildRestart } : {}),
+  });
+}
+
+/**
+ * Notices from the interruption queue, in the lifecycle log as they arrive (with when the cloud
+ * sent them), on their way to the supervisor; an ignored message is one warning line.
+ */
+function notices$(o: DaemonOptions, source: InterruptionSource, supervisor: Actor<SupervisorMachine>, streams: StreamDeps, restarts: BuildRestarts | undefined) {
+  const lifecycleLog = o.logger.child({ name: 'instance.lifecycle' });
+  const log = o.logger.child({ name: 'runtime.daemon' });
+  const ignored = (m: IgnoredMessage) => {
+    log.warn({ source: source.kind, why: m.why, detail: m.detail }, 'interruption queue: message ignored and deleted');
+    o.onNotice?.({ ignored: m });
+  };
+  return interruptionEvents$(source, streams, ignored).pipe(
+    filter((e) => {
+      if (e.type !== 'NOTICE') return true;
+      const n = e.notice;
+      const view = instanceById(supervisor.getSnapshot(), n.instanceId);
+      o.onNotice?.({ notice: n, ours: view !== undefined });
+      const line = { instance: n.instanceId, kind: n.kind, ...(n.state ? { state: n.state } : {}), ...(n.what ? { what: n.what } : {}), sentAt: new Date(n.sentAt).toISOString(), delayMs: e.at - n.sentAt };
+      if (!view) {
+        lifecycleLog.debug(line, 'cloud event about an instance not ours');
+        return false;
+      }
+      restarts?.noticed(n);
+      lifecycleLog.info({ ...line, key: view.key, pool: view.pool, phase: view.phase }, 'cloud event');
+      return true;
+    }),
+  );
 }
 
 function observe(e: SupervisorEvent, send: (e: SupervisorEvent) => void, clock: Clock): void {

@@ -1,9 +1,10 @@
-import { map, timer, type Observable, type SchedulerLike } from 'rxjs';
+import { map, Observable, timer, type SchedulerLike } from 'rxjs';
 import type { RuntimeConfig } from '../config/config.js';
 import type { Clock } from '../domain/clock.js';
 import { DdaError, describeError, isDdaError } from '../domain/errors.js';
 import type { Logger } from '../log/logger.js';
 import type { CloudProvider } from '../ports/cloud-provider.js';
+import type { IgnoredMessage, InterruptionSource } from '../ports/interruption-source.js';
 import type { QueueSource } from '../ports/queue-source.js';
 import type { SupervisorEvent } from '../../machines/supervisor/supervisor.machine.js';
 import { poll$, type PollOptions } from './poll.js';
@@ -77,4 +78,45 @@ export function fleetEvents$(cloud: CloudProvider, d: StreamDeps, inTransition: 
 export function ticks$(d: StreamDeps): Observable<SupervisorEvent> {
   const ms = d.rt.tickSeconds * 1000;
   return timer(ms, ms, d.scheduler).pipe(map((): SupervisorEvent => ({ type: 'TICK', now: d.clock.now() })));
+}
+
+/** A receive that answered nothing this fast did not long-poll: wait the rest before the next. */
+const MIN_RECEIVE_MS = 1000;
+const MAX_RECEIVE_BACKOFF_MS = 60_000;
+
+/**
+ * The interruption queue, read in a loop of long polls: a NOTICE per event about an instance, as
+ * it arrives (seconds after the cloud sent it, not at the next describe). Ignored messages go to
+ * `onIgnored`. A failing receive is retried with backoff, logged when it starts failing and then
+ * every 20th time; unsubscribing aborts the poll in flight, so shutdown does not wait for it.
+ */
+export function interruptionEvents$(source: InterruptionSource, d: StreamDeps, onIgnored: (m: IgnoredMessage) => void): Observable<SupervisorEvent> {
+  const { rt, log, clock, scheduler } = d;
+  return new Observable<SupervisorEvent>((sub) => {
+    const ac = new AbortController();
+    const pause = (ms: number) => new Promise<void>((resolve) => sub.add(scheduler.schedule(resolve, ms)));
+    let failures = 0;
+    void (async () => {
+      while (!ac.signal.aborted) {
+        const startedAt = clock.now();
+        try {
+          const got = await source.receive(ac.signal);
+          if (ac.signal.aborted) return;
+          if (failures > 0) log.info({ source: source.kind, failedReceives: failures }, 'interruption queue readable again');
+          failures = 0;
+          for (const m of got) {
+            if (m.kind === 'ignored') onIgnored(m);
+            else sub.next({ type: 'NOTICE', at: clock.now(), notice: m });
+          }
+          const took = clock.now() - startedAt;
+          if (got.length === 0 && took < MIN_RECEIVE_MS) await pause(MIN_RECEIVE_MS - took);
+        } catch (e) {
+          if (ac.signal.aborted) return;
+          if (worthLogging(++failures)) log.warn({ source: source.kind, code: isDdaError(e) ? e.code : undefined, err: describeError(e), failedReceives: failures }, 'interruption queue: receive failed (describe still sees interruptions, later)');
+          await pause(Math.min(MAX_RECEIVE_BACKOFF_MS, rt.retryBaseSeconds * 1000 * 2 ** Math.min(failures - 1, 16)));
+        }
+      }
+    })();
+    return () => ac.abort();
+  });
 }

@@ -35,7 +35,9 @@ const secretFile = (content: string) => {
 
 describe("the daemon's own variables", () => {
   it('defaults', () => {
-    expect({ ...loadDaemonSettings({}) }).toEqual({ logLevel: 'info', httpListen: undefined, inspectPort: 8383 });
+    expect({ ...loadDaemonSettings({}) }).toEqual({ logLevel: 'info', httpListen: undefined, inspectPort: 8383, restartInterruptedBuilds: false });
+    expect(loadDaemonSettings({ DDA_RESTART_INTERRUPTED_BUILDS: 'true' }).restartInterruptedBuilds).toBe(true);
+    expect(() => loadDaemonSettings({ DDA_RESTART_INTERRUPTED_BUILDS: 'sometimes' })).toThrow(/DDA_RESTART_INTERRUPTED_BUILDS: must be true or false/);
   });
 
   it.each([
@@ -104,8 +106,8 @@ describe('unknown variables', () => {
   });
 
   it('the known names cover every variable each schema reads: complete environments pass without a word', () => {
-    for (const env of [droneEnv, woodpeckerEnv, gocdEnv]) expect(load({ ...env, DDA_CI_REQUEST_TIMEOUT: '5', DDA_LOG_LEVEL: 'warn', DDA_HTTP_LISTEN: '9090', DDA_INSPECT_PORT: '9229', DDA_HTTP_TOKEN: 'h-0123456789abcdef' }).warnings).toEqual([]);
-    const aws = { DDA_AWS_REGION: 'eu-west-1', DDA_ECS_CLUSTER: 'ci', DDA_AWS_ENDPOINT: 'http://127.0.0.1:5000', DDA_AMI: 'ami-12345678', DDA_INSTANCE_TYPES: 'c6i.large', DDA_MARKET: 'spot', DDA_SPOT_MAX_PRICE: '0.1', DDA_INSTANCE_PRICES: 'c6i.large=0.085', DDA_DEFAULT_PRICE_PER_HOUR: '0.2', DDA_VOLUME_TYPE: 'gp3', DDA_TASK_EXECUTION_ROLE: 'arn:aws:iam::123456789012:role/x', DDA_AGENT_NETWORK_MODE: 'host', DDA_INSTANCE_PROFILE: 'p', DDA_ROOT_DEVICE: '/dev/xvda', DDA_SUBNETS: 'subnet-0000000a', DDA_SECURITY_GROUPS: 'sg-0000000a', DDA_VOLUME_SIZE: '30', DDA_CAPACITY_BACKOFF_SECONDS: '60', DDA_AGENT_MEMORY_MIB: '512', DDA_WATCHDOG_IDLE_MINUTES: '60', DDA_WATCHDOG_MAX_HOURS: '0', DDA_POOL_ARM_BIG_AMI: 'ami-12345678', DDA_POOL_DEFAULT_INSTANCE_TYPES: 'c6i.large' };
+    for (const env of [droneEnv, woodpeckerEnv, gocdEnv]) expect(load({ ...env, DDA_CI_REQUEST_TIMEOUT: '5', DDA_LOG_LEVEL: 'warn', DDA_HTTP_LISTEN: '9090', DDA_INSPECT_PORT: '9229', DDA_HTTP_TOKEN: 'h-0123456789abcdef', DDA_RESTART_INTERRUPTED_BUILDS: 'false' }).warnings).toEqual([]);
+    const aws = { DDA_AWS_REGION: 'eu-west-1', DDA_ECS_CLUSTER: 'ci', DDA_AWS_ENDPOINT: 'http://127.0.0.1:5000', DDA_AMI: 'ami-12345678', DDA_INSTANCE_TYPES: 'c6i.large', DDA_MARKET: 'spot', DDA_SPOT_MAX_PRICE: '0.1', DDA_INSTANCE_PRICES: 'c6i.large=0.085', DDA_DEFAULT_PRICE_PER_HOUR: '0.2', DDA_VOLUME_TYPE: 'gp3', DDA_TASK_EXECUTION_ROLE: 'arn:aws:iam::123456789012:role/x', DDA_AGENT_NETWORK_MODE: 'host', DDA_INSTANCE_PROFILE: 'p', DDA_ROOT_DEVICE: '/dev/xvda', DDA_SUBNETS: 'subnet-0000000a', DDA_SECURITY_GROUPS: 'sg-0000000a', DDA_VOLUME_SIZE: '30', DDA_CAPACITY_BACKOFF_SECONDS: '60', DDA_AGENT_MEMORY_MIB: '512', DDA_WATCHDOG_IDLE_MINUTES: '60', DDA_WATCHDOG_MAX_HOURS: '0', DDA_AWS_INTERRUPTION_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/dda-interruptions', DDA_POOL_ARM_BIG_AMI: 'ami-12345678', DDA_POOL_DEFAULT_INSTANCE_TYPES: 'c6i.large' };
     const e = load({ ...droneEnv, ...aws, AWS_REGION: 'eu-west-1', AWS_DEFAULT_REGION: 'eu-west-1', AWS_PROFILE: 'ci', AWS_SHARED_CREDENTIALS_FILE: '/x' });
     expect(e.warnings).toEqual([]);
     expect(e.aws!.pools).toEqual({ 'arm-big': { ami: 'ami-12345678' }, default: { instanceTypes: ['c6i.large'] } });
@@ -196,7 +198,7 @@ describe('effective settings (drone-dynamic-agents config)', () => {
     for (const s of ['tok-abc-123', 'bearer-s3cret', 'AKIAS3CRET', 'aws-s3cret']) expect(out).not.toContain(s);
     const o = JSON.parse(out) as Record<string, Record<string, unknown>>;
     expect(o.mode).toBe('aws');
-    expect(o.daemon).toEqual({ logLevel: 'info', httpListen: null, inspectPort: 8383, httpToken: '***' });
+    expect(o.daemon).toEqual({ logLevel: 'info', httpListen: null, inspectPort: 8383, restartInterruptedBuilds: false, httpToken: '***' });
     expect(o.ci).toMatchObject({ kind: 'drone', serverUrl: 'https://drone.example.com', token: '***' });
     expect(o.cloud).toMatchObject({ kind: 'aws', region: 'eu-west-1', cluster: 'ci', ami: null, credentials: '***' });
     expect(o.settings).toEqual(JSON.parse(JSON.stringify(config)));

@@ -91,6 +91,7 @@ function eventsFor(s: Snap): SupervisorEvent[] {
     { type: 'TICK', now: NOW + 15 * S },
     { type: 'TICK', now: NOW + (cfg.planner.blindHoldSeconds + 15) * S },
     { type: 'RESULT', key: 'nobody', event: { type: 'LAUNCH_FAILED', now: NOW, reason: 'x' } },
+    { type: 'NOTICE', at: NOW, notice: { kind: 'spot-interruption', instanceId: found.instanceId, sentAt: NOW } },
     { type: 'STOP', now: NOW + 15 * S },
   ];
   const keys = Object.keys(s.context.fleet);

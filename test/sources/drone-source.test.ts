@@ -37,7 +37,7 @@ describe('drone source', () => {
     await dispatcher.close();
   });
 
-  it('maps pending and running stages, with platform defaults, labels and the runner name', async () => {
+  it('maps pending and running stages, with platform defaults, labels, the runner name and the build', async () => {
     drone.addStage({ id: 11, created: 1_699_999_000, labels: { gpu: 'yes' } });
     drone.addStage({ id: 12, os: '', arch: '', created: 1_699_999_100 });
     drone.addStage({ id: 13, os: 'linux', arch: 'arm64', variant: 'v8', kernel: '6.1', created: 1_699_999_200 });
@@ -48,10 +48,10 @@ describe('drone source', () => {
 
     expect(snap.at).toBe(1_700_000_000_000);
     expect(snap.stages).toEqual([
-      { id: '11', status: 'pending', demand: { os: 'linux', arch: 'amd64', variant: '', kernel: '', labels: { gpu: 'yes' } }, createdAt: 1_699_999_000_000 },
-      { id: '12', status: 'pending', demand: { os: 'linux', arch: 'amd64', variant: '', kernel: '', labels: {} }, createdAt: 1_699_999_100_000 },
-      { id: '13', status: 'running', demand: { os: 'linux', arch: 'arm64', variant: 'v8', kernel: '6.1', labels: {} }, agent: 'i-0abc', createdAt: 1_699_999_200_000, startedAt: 1_699_999_300_000 },
-      { id: '14', status: 'pending', demand: { os: 'linux', arch: 'amd64', variant: '', kernel: '', labels: {} }, agent: 'i-0def', createdAt: 1_699_999_400_000 },
+      { id: '11', build: '11', status: 'pending', demand: { os: 'linux', arch: 'amd64', variant: '', kernel: '', labels: { gpu: 'yes' } }, createdAt: 1_699_999_000_000 },
+      { id: '12', build: '12', status: 'pending', demand: { os: 'linux', arch: 'amd64', variant: '', kernel: '', labels: {} }, createdAt: 1_699_999_100_000 },
+      { id: '13', build: '13', status: 'running', demand: { os: 'linux', arch: 'arm64', variant: 'v8', kernel: '6.1', labels: {} }, agent: 'i-0abc', createdAt: 1_699_999_200_000, startedAt: 1_699_999_300_000 },
+      { id: '14', build: '14', status: 'pending', demand: { os: 'linux', arch: 'amd64', variant: '', kernel: '', labels: {} }, agent: 'i-0def', createdAt: 1_699_999_400_000 },
     ]);
     const req = drone.requests.at(-1)!;
     expect(req.headers['authorization']).toBe(`Bearer ${TOKEN}`);

@@ -52,6 +52,11 @@ export class FakeDrone {
   oss: boolean;
   private stages = new Map<number, FakeDroneStage>();
   private nextId = 1;
+  /** Restarts asked for (`POST /api/repos/{owner}/{name}/builds/{number}`), in order: `owner/name#number`. */
+  readonly restarts: string[] = [];
+  /** Repository of each build, by build id (default: octocat/hello-world, build number = build id). */
+  private readonly repos = new Map<number, { namespace: string; name: string; number: number }>();
+  private nextBuild = 1000;
 
   private constructor(private readonly opts: FakeDroneOptions) {
     this.admin = opts.admin ?? true;
@@ -67,6 +72,33 @@ export class FakeDrone {
       // Drone lists incomplete stages ordered by id; `steps` and friends ride along.
       return json(200, [...this.stages.values()].sort((a, b) => a.id - b.id).map((s) => ({ ...s, steps: [], unknown_future_field: { x: 1 } })));
     });
+    // One repository per unfinished build, the build inside (harness/harness handler/api/builds).
+    this.http.on('GET', '/api/builds/incomplete', (req) => {
+      const denied = this.authorized(req);
+      if (denied) return denied;
+      if (!this.admin) return json(403, { message: 'Forbidden' });
+      const builds = [...new Set([...this.stages.values()].map((s) => s.build_id))];
+      return json(200, builds.map((id) => {
+        const r = this.repoOf(id);
+        return { id: 7, namespace: r.namespace, name: r.name, slug: `${r.namespace}/${r.name}`, build: { id, number: r.number, status: 'running' } };
+      }));
+    });
+    // Restart (drone-go BuildRestart): a new build copied from the old one, whatever its status.
+    this.http.on('POST', '/api/repos/:owner/:name/builds/:number', (req, p) => {
+      const denied = this.authorized(req);
+      if (denied) return denied;
+      this.restarts.push(`${p.owner}/${p.name}#${p.number}`);
+      return json(200, { id: ++this.nextBuild, number: this.nextBuild, status: 'pending' });
+    });
+  }
+
+  /** The repository and number a build id belongs to (builds of unknown ids are octocat/hello-world #id). */
+  setBuild(buildId: number, repo: { namespace: string; name: string; number: number }): void {
+    this.repos.set(buildId, repo);
+  }
+
+  private repoOf(buildId: number) {
+    return this.repos.get(buildId) ?? { namespace: 'octocat', name: 'hello-world', number: buildId };
   }
 
   static async start(opts: FakeDroneOptions): Promise<FakeDrone> {

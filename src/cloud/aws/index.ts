@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ECSClient } from '@aws-sdk/client-ecs';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { Logger } from 'pino';
 import type { AwsConfig } from './settings.js';
@@ -8,16 +9,20 @@ import type { Clock } from '../../domain/clock.js';
 import type { AgentSpec } from '../../ports/agent-spec.js';
 import type { CloudProvider } from '../../ports/cloud-provider.js';
 import type { LeaseStore } from '../../ports/lease.js';
+import type { InterruptionSource } from '../../ports/interruption-source.js';
 import { sdkEc2Api } from './ec2-api.js';
 import { watchThrottling } from './errors.js';
 import { sdkEcsApi } from './ecs-api.js';
 import { DynamoLeaseStore } from './lease-store.js';
 import { AwsCloudProvider } from './provider.js';
+import { sdkSqsApi, SqsInterruptionSource } from './interruption-queue.js';
 
 export { AwsCloudProvider, startedByFor } from './provider.js';
 export { DynamoLeaseStore, LEASE_KEY } from './lease-store.js';
 export type { Ec2Api } from './ec2-api.js';
 export type { EcsApi } from './ecs-api.js';
+export { parseEventBridge } from './eventbridge.js';
+export { SqsInterruptionSource, sdkSqsApi, type SqsApi } from './interruption-queue.js';
 
 export interface AwsProviderOptions {
   clock: Clock;
@@ -43,19 +48,38 @@ export const AWS_CONNECTION_TIMEOUT_MS = 5_000;
  * caller's deadline cut the SDK's backoff short.
  */
 export function createAwsProvider(cfg: AwsConfig, deps: AwsProviderOptions): CloudProvider & Required<Pick<CloudProvider, 'reapOrphans'>> {
-  const common = {
+  const common = sdkCommon(cfg);
+  const ec2 = new EC2Client({ ...common, requestHandler: requestHandler() });
+  const ecs = new ECSClient({ ...common, requestHandler: requestHandler() });
+  watchThrottling(ec2);
+  watchThrottling(ecs);
+  return new AwsCloudProvider({ cfg, ec2: sdkEc2Api(ec2), ecs: sdkEcsApi(ecs, cfg.cluster), ...deps });
+}
+
+/**
+ * The interruption queue named by DDA_AWS_INTERRUPTION_QUEUE_URL; undefined without one (the
+ * daemon then learns of interruptions from describe alone, as before). Its long poll waits up
+ * to 20 s for messages, so its requests get a longer timeout than the others.
+ */
+export function createInterruptionSource(cfg: AwsConfig, deps: { logger: Logger }): InterruptionSource | undefined {
+  if (!cfg.interruptionQueueUrl) return undefined;
+  const sqs = new SQSClient({ ...sdkCommon(cfg), requestHandler: requestHandler(AWS_REQUEST_TIMEOUT_MS + 20_000) });
+  watchThrottling(sqs);
+  return new SqsInterruptionSource(sdkSqsApi(sqs), { queueUrl: cfg.interruptionQueueUrl, logger: deps.logger });
+}
+
+function requestHandler(requestTimeout = AWS_REQUEST_TIMEOUT_MS): NodeHttpHandler {
+  return new NodeHttpHandler({ connectionTimeout: AWS_CONNECTION_TIMEOUT_MS, requestTimeout, throwOnRequestTimeout: true });
+}
+
+function sdkCommon(cfg: AwsConfig) {
+  return {
     region: cfg.region,
     endpoint: cfg.endpoint,
     credentials: cfg.credentials,
     retryMode: 'adaptive' as const,
     maxAttempts: 5,
   };
-  const handler = () => new NodeHttpHandler({ connectionTimeout: AWS_CONNECTION_TIMEOUT_MS, requestTimeout: AWS_REQUEST_TIMEOUT_MS, throwOnRequestTimeout: true });
-  const ec2 = new EC2Client({ ...common, requestHandler: handler() });
-  const ecs = new ECSClient({ ...common, requestHandler: handler() });
-  watchThrottling(ec2);
-  watchThrottling(ecs);
-  return new AwsCloudProvider({ cfg, ec2: sdkEc2Api(ec2), ecs: sdkEcsApi(ecs, cfg.cluster), ...deps });
 }
 
 /**

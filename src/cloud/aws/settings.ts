@@ -68,6 +68,8 @@ export interface AwsConfig {
    * lease, and launches held for lifecycle.goneGraceSeconds after a start (docs/replicas.md).
    */
   lease?: AwsLeaseConfig;
+  /** The SQS queue EventBridge feeds with EC2 events (interruption-queue.ts); undefined = none, describe alone. */
+  interruptionQueueUrl?: string;
 }
 
 export interface AwsLeaseConfig {
@@ -116,6 +118,7 @@ const variables = {
     DDA_AWS_LEASE_TABLE: env.matching(/^[A-Za-z0-9_.-]{3,255}$/, 'expected a DynamoDB table name (3-255 letters, digits, _ - .), got "{value}"'),
     DDA_AWS_LEASE_SECONDS: env.wholeNumber(30, 2, 3600),
     DDA_AWS_LEASE_RENEW_SECONDS: env.wholeNumber(10, 1, 1800),
+    DDA_AWS_INTERRUPTION_QUEUE_URL: env.optionalUrl({ hint: 'the SQS queue URL, https://sqs.<region>.amazonaws.com/<account>/<name>' }),
 };
 
 /** The SDK's own key variables, read only to take their `_FILE` twins (the SDK reads the plain ones itself). */
@@ -172,6 +175,7 @@ export const awsEnv = z
       watchdogIdleMinutes: e.DDA_WATCHDOG_IDLE_MINUTES,
       watchdogMaxHours: e.DDA_WATCHDOG_MAX_HOURS,
       ...(e.DDA_AWS_LEASE_TABLE === undefined ? {} : { lease: { table: e.DDA_AWS_LEASE_TABLE, durationSeconds: e.DDA_AWS_LEASE_SECONDS, renewSeconds: e.DDA_AWS_LEASE_RENEW_SECONDS } }),
+      ...(e.DDA_AWS_INTERRUPTION_QUEUE_URL ? { interruptionQueueUrl: e.DDA_AWS_INTERRUPTION_QUEUE_URL } : {}),
     }),
   );
 

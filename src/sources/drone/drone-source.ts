@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Clock } from '../../domain/clock.js';
 import { DdaError, isDdaError } from '../../domain/errors.js';
 import type { Demand } from '../../domain/pool.js';
-import type { QueueSnapshot, QueueSource, Stage } from '../../ports/queue-source.js';
+import type { BuildRestart, QueueSnapshot, QueueSource, Stage } from '../../ports/queue-source.js';
 import { httpCall, parseJson, httpTarget } from '../http/request.js';
 import { validate } from '../http/validate.js';
 
@@ -26,6 +26,7 @@ export interface DroneSourceOptions {
 // `kind`, `type`, `machine`, `variant`, `kernel`, `labels` are `omitempty` in Go: absent means empty.
 const stageSchema = z.object({
   id: z.number().int(),
+  build_id: z.number().int().nullish(),
   status: z.string(),
   machine: z.string().nullish(),
   os: z.string().nullish(),
@@ -39,6 +40,12 @@ const stageSchema = z.object({
 // Go encodes a nil slice as `null`: an empty queue may arrive either way.
 const queueSchema = z.array(stageSchema).nullable();
 const userSchema = z.object({ login: z.string(), admin: z.boolean() });
+// `GET /api/builds/incomplete` (admin): one repository per unfinished build, the build inside
+// (harness/harness handler/api/builds, core.Repository with its `build`).
+const incompleteSchema = z
+  .array(z.object({ namespace: z.string(), name: z.string(), build: z.object({ id: z.number().int(), number: z.number().int() }).nullish() }))
+  .nullable();
+const restartedSchema = z.object({ number: z.number().int() });
 
 type DroneStage = z.infer<typeof stageSchema>;
 
@@ -86,6 +93,21 @@ export function createDroneSource(opts: DroneSourceOptions): QueueSource {
     // on SIGTERM (drainStyle 'signal'), and forgets itself when it exits.
     async drainAgent() {},
     async forgetAgent() {},
+
+    // A stage carries its build's id; restarting takes the repository and the build number,
+    // which the list of unfinished builds gives. A build no longer in it has finished.
+    async restartBuild(build, signal): Promise<BuildRestart> {
+      const path = '/api/builds/incomplete';
+      const { text } = await httpCall(target, { method: 'GET', path, signal });
+      const repos = validate('drone', path, incompleteSchema, parseJson('drone', path, text)) ?? [];
+      const repo = repos.find((r) => r.build && String(r.build.id) === build);
+      if (!repo?.build) return { restarted: false, why: 'the build has finished (not among the unfinished builds)' };
+      const name = `${repo.namespace}/${repo.name}#${repo.build.number}`;
+      const restart = `/api/repos/${encodeURIComponent(repo.namespace)}/${encodeURIComponent(repo.name)}/builds/${repo.build.number}`;
+      const reply = await httpCall(target, { method: 'POST', path: restart, signal });
+      const next = restartedSchema.safeParse(parseJson('drone', restart, reply.text));
+      return { restarted: true, name, ...(next.success ? { next: `${repo.namespace}/${repo.name}#${next.data.number}` } : {}) };
+    },
   };
 }
 
@@ -101,6 +123,7 @@ export function toStage(s: DroneStage): Stage | undefined {
   const stage: Stage = { id: String(s.id), status: s.status, demand, createdAt: s.created * 1000 };
   if (s.machine) stage.agent = s.machine;
   if (s.started) stage.startedAt = s.started * 1000;
+  if (s.build_id) stage.build = String(s.build_id);
   return stage;
 }
 

@@ -29,7 +29,7 @@ export function httpTarget(source: string, o: { server: string; auth: HttpAuth; 
 }
 
 export interface HttpCall {
-  method: 'GET' | 'PATCH' | 'DELETE';
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   path: string;
   headers?: Record<string, string>;
   /** Serialised as JSON. */
