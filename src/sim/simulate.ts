@@ -102,14 +102,14 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
     return d;
   };
   let daemon = await start();
+  // Restarts follow each other, even two at one instant: each halts the daemon the one before
+  // started, so there is never more than one daemon, and onDaemon hears them in order.
+  let restarting = Promise.resolve();
   for (const at of o.restartsAt ?? []) {
     clock.setTimeout(() => {
-      const old = daemon;
-      void old.halt().then(async () => {
-        if (daemon !== old) return;
-        const next = await start();
-        if (daemon === old) daemon = next;
-        else await next.halt();
+      restarting = restarting.then(async () => {
+        await daemon.halt();
+        daemon = await start();
       });
     }, at - o.start);
   }

@@ -135,7 +135,9 @@ export const MOTO_REGIONS = [
   'eu-west-1', 'eu-west-2', 'eu-west-3', 'eu-central-1', 'eu-central-2', 'eu-north-1', 'eu-south-1', 'eu-south-2',
   'af-south-1', 'me-south-1', 'me-central-1', 'il-central-1',
   'ap-south-1', 'ap-south-2', 'ap-east-1', 'ap-northeast-1', 'ap-northeast-2', 'ap-northeast-3',
-  'ap-southeast-1', 'ap-southeast-2', 'ap-southeast-3', 'ap-southeast-4', 'ap-southeast-5',
+  'ap-southeast-1', 'ap-southeast-2', 'ap-southeast-3', 'ap-southeast-4', 'ap-southeast-5', 'ap-southeast-6', 'ap-southeast-7', 'ap-east-2',
+  // Other partitions: moto serves them alike, and nothing here reads the partition of an ARN.
+  'us-gov-west-1', 'us-gov-east-1', 'cn-north-1', 'cn-northwest-1',
 ] as const;
 
 /**
