@@ -116,6 +116,8 @@ export interface SimStats {
   killed: number;
   /** Of those, killed because the daemon terminated or drained a busy agent (must stay 0). */
   killedByDecision: number;
+  /** Of those, killed because a spot interruption ended their instance (the CI user restarts them: requeued). */
+  killedByInterruption: number;
   waitsMs: number[];
   launches: number;
   launchFailures: number;
@@ -163,6 +165,7 @@ export class SimWorld {
     completed: 0,
     killed: 0,
     killedByDecision: 0,
+    killedByInterruption: 0,
     waitsMs: [],
     launches: 0,
     launchFailures: 0,
@@ -341,6 +344,7 @@ export class SimWorld {
       this.pending.unshift(j);
       this.stats.killed++;
       if (byDecision) this.stats.killedByDecision++;
+      else if (a.interruptionAt !== undefined) this.stats.killedByInterruption++;
     }
     a.jobs.clear();
   }
@@ -602,6 +606,18 @@ export class SimWorld {
         this.assign();
       }, this.rand() * 4 * 3_600_000),
     );
+  }
+
+  /**
+   * A spot interruption of this instance now (warning, then the end two minutes later), as the
+   * Poisson knob would draw one: for fault scenarios that aim it at a running build. False when
+   * the instance is gone or already being interrupted.
+   */
+  interruptNow(instanceId: string): boolean {
+    const i = this.instances.get(instanceId);
+    if (!i || i.endedAt !== null || i.interruptionAt !== undefined || i.state !== 'running') return false;
+    this.interrupt(i);
+    return true;
   }
 
   private interrupt(i: SimInstance): void {

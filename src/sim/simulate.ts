@@ -13,6 +13,8 @@ import { holdsOf, liveCount } from '../../machines/supervisor/selectors.js';
 import { CapsWatch } from './caps-watch.js';
 import { LaunchIntents } from '../runtime/launch-intents.js';
 import { MemoryLeaseStore } from './lease-store.js';
+import type { CloudProvider } from '../ports/cloud-provider.js';
+import type { QueueSource } from '../ports/queue-source.js';
 
 export interface SimulationOptions {
   jobs: readonly TraceJob[];
@@ -52,6 +54,11 @@ export interface SimulationOptions {
    * moves the seeded 14-day replay's instance-hours (339.09 → 339.13).
    */
   launchIntents?: boolean;
+  /**
+   * The ports each daemon is given, made from the world's (fault injection around them, say).
+   * Called once per daemon started. Default: the world's own source and cloud.
+   */
+  ports?: (world: SimWorld) => { source: QueueSource; cloud: CloudProvider };
 }
 
 export interface SimulationResult {
@@ -79,17 +86,18 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
   const lc = o.config.lifecycle;
   let first = true;
   const start = async () => {
-    let cloud = world.cloud;
+    const ports = o.ports?.(world) ?? { source: world.source, cloud: world.cloud };
+    let cloud = ports.cloud;
     let settled = first;
     first = false;
     if (store) {
-      const intents = new LaunchIntents(world.cloud, { store, holder: HOLDER, clock, logger, staleMs: (lc.launchTimeoutSeconds + lc.goneGraceSeconds) * 1000, goneGraceMs: lc.goneGraceSeconds * 1000 });
+      const intents = new LaunchIntents(ports.cloud, { store, holder: HOLDER, clock, logger, staleMs: (lc.launchTimeoutSeconds + lc.goneGraceSeconds) * 1000, goneGraceMs: lc.goneGraceSeconds * 1000 });
       settled = (await intents.recover(o.config.pools)) || settled;
       cloud = intents.cloud;
     }
     const d = startDaemon({
       config: o.config,
-      source: world.source,
+      source: ports.source,
       cloud,
       clock,
       logger,

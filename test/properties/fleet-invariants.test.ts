@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { assertProperty } from '../helpers/property.js';
-import { checkScenario, scenarioArb, totals } from '../helpers/sim-invariants.js';
+import { checkScenario, scenarioArb, totals } from '../../bench/soak/check.js';
 
 /**
  * The six invariants of issue 5, checked after every simulated instant and at the end, on
