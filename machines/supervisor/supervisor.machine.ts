@@ -6,7 +6,7 @@ import type { InstanceNotice } from '../../src/ports/interruption-source.js';
 import { emptyHistory, recordArrivals, type ArrivalHistory } from '../../src/planner/arrivals.js';
 import { matchPools } from '../../src/planner/match-pools.js';
 import { plan } from '../../src/planner/plan.js';
-import type { CloudView, Decision, InstanceView as PlannedInstance, LaunchFailures, PlannerSettings, QueueView } from '../../src/planner/types.js';
+import type { CloudView, Decision, InstanceView as PlannedInstance, LaunchFailures, LaunchUnknown, PlannerSettings, QueueView } from '../../src/planner/types.js';
 import type { InstanceEvent, InstanceInput, InstanceTimeouts } from '../instance/events.js';
 import { instanceMachine, viewOf } from '../instance/instance.machine.js';
 import { hasTag, type InstanceReport, type InstanceView, type ViewPhase } from '../instance/view.js';
@@ -91,6 +91,8 @@ export interface SupervisorContext {
   stats: { launched: number; adopted: number; released: number; forced: number };
   /** Per pool: launch failures in a row, for the planner's backoff. */
   launchFailures: Record<string, LaunchFailures>;
+  /** Per pool, the last launch whose answer was lost, until a describe could have listed its instance. */
+  launchesUnknown: Record<string, LaunchUnknown>;
   /** The holds of the last plan: why the fleet is not what the queue asks for. */
   holds: Extract<Decision, { kind: 'hold' }>[];
   /** Stages that arrived, per pool and hour of the day, over the last days: the idle rule's odds. */
@@ -346,6 +348,10 @@ export const supervisorMachine = setup({
       } else if (event.event.type === 'LAUNCH_FAILED') {
         const count = (context.launchFailures[pool]?.count ?? 0) + 1;
         enqueue.assign({ launchFailures: { ...context.launchFailures, [pool]: { count, lastAt: event.event.now, reason: event.event.reason, ...(event.event.code === 'CLOUD_THROTTLED' ? { throttled: true } : {}) } } });
+        // No answer is not a no: the instance may exist, and a describe may omit it for a while.
+        if (event.event.code === 'CLOUD_TIMEOUT' || event.event.code === 'CLOUD_UNAVAILABLE') {
+          enqueue.assign({ launchesUnknown: { ...context.launchesUnknown, [pool]: { until: event.event.now + context.input.goneGraceMs, reason: event.event.reason } } });
+        }
       }
       enqueue.sendTo(event.key, event.event);
     }),
@@ -368,6 +374,7 @@ export const supervisorMachine = setup({
           queue: context.queue,
           instances,
           launchFailures: context.launchFailures,
+          launchesUnknown: context.launchesUnknown,
           cloud: context.cloud,
           settling: { until: context.input.now + settleMs, graceMs: settleMs },
           arrivals: context.arrivals,
@@ -430,6 +437,7 @@ export const supervisorMachine = setup({
     cloud: { known: true },
     stats: { launched: 0, adopted: 0, released: 0, forced: 0 },
     launchFailures: {},
+    launchesUnknown: {},
     holds: [],
     arrivals: emptyHistory(),
     bootMs: null,

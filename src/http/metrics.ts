@@ -27,6 +27,7 @@ export const HOLD_CODES = [
   'stopping',
   'unmatched-stages',
   'launch-backoff',
+  'launch-unknown',
   'fleet-settling',
   'cloud-unknown',
   'warm-surplus',

@@ -3,6 +3,7 @@ import type { Stage } from '../ports/queue-source.js';
 import { afterLaunches, caps, fleetUse, type FleetUse } from './caps.js';
 import { cloudBlind } from './cloud-blind.js';
 import { launchBackoff } from './launch-backoff.js';
+import { launchUnknown } from './launch-unknown.js';
 import { instancesByPool, workByPool, type PoolWork } from './pools.js';
 import { queueBlind } from './queue-blind.js';
 import { idleOdds, renewal } from './renewal.js';
@@ -59,6 +60,6 @@ function planPool(world: World, pool: PoolSpec, instances: readonly InstanceView
   if (world.mode === 'stopping') return stopping(pool, instances);
   const need = sizing(pool, work, instances, planner);
   if (need.shortfall <= 0) return renewal(world.now, pool, instances, need, planner, idleOdds(world, pool.name, planner));
-  const wait = launchBackoff(world.now, pool.name, world.launchFailures?.[pool.name], need, planner);
+  const wait = launchUnknown(world.now, pool.name, world.launchesUnknown?.[pool.name], need) ?? launchBackoff(world.now, pool.name, world.launchFailures?.[pool.name], need, planner);
   return wait ? [wait] : caps(pool, instances, need, use, planner);
 }

@@ -87,6 +87,12 @@ export interface LaunchFailures {
   throttled?: boolean;
 }
 
+/** A launch in this pool whose outcome is unknown (no answer): launches wait until `until`. */
+export interface LaunchUnknown {
+  until: number;
+  reason: string;
+}
+
 export type CloudView = { known: true } | { known: false; since: number; error: string };
 
 export interface World {
@@ -95,6 +101,8 @@ export interface World {
   queue: QueueView;
   instances: readonly InstanceView[];
   launchFailures?: Readonly<Record<string, LaunchFailures>>;
+  /** Per pool, a launch whose answer was lost; absent = none. */
+  launchesUnknown?: Readonly<Record<string, LaunchUnknown>>;
   /** Launches wait until `until` after a start: a describe may still omit instances launched within `graceMs`. */
   settling?: { until: number; graceMs: number };
   /** The last fleet describe; unknown (cloud blind) → no launches. Absent = known. */
@@ -123,6 +131,7 @@ export type HoldCode =
   | 'stopping'
   | 'unmatched-stages'
   | 'launch-backoff'
+  | 'launch-unknown'
   | 'fleet-settling'
   | 'cloud-unknown'
   | 'warm-surplus';

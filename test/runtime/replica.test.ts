@@ -119,4 +119,19 @@ describe('two replicas, one lease', () => {
     await a.halt();
     await b.halt();
   });
+
+  it('a new holder whose launch intents never come back starts its daemon at the command deadline, with the settling hold', async () => {
+    const s = setup();
+    s.store.intents = () => new Promise(() => {});
+    const a = s.replica('a');
+    await s.clock.runUntil(T0 + 5000);
+    expect(a.role).toBe('active');
+    expect(a.daemon).toBeUndefined();
+    await s.clock.runUntil(T0 + 125_000, () => a.daemon !== undefined);
+    expect(a.daemon).toBeDefined();
+    expect(s.clock.now() - T0).toBeGreaterThanOrEqual(120_000);
+    expect(s.lines.some((l) => l.msg === 'launch intents not settled by the command deadline: starting with the settling hold')).toBe(true);
+    expect(s.lines.some((l) => l.msg === 'daemon started as the active replica; launches held for the settling grace')).toBe(true);
+    await a.halt();
+  });
 });
