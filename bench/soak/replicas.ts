@@ -157,7 +157,12 @@ export async function runReplicas(o: ReplicaRunOptions): Promise<SimWorld> {
   });
   const last = acting();
   if (last) o.beforeHalt(last, world);
-  for (const p of processes) if (!p.dead) await p.replica.halt();
+  // A halt waits for commands in flight up to their deadline, which runs on the virtual clock:
+  // keep time moving while the replicas halt, or a call that never answers would never end.
+  let halted = false;
+  void Promise.all(processes.filter((p) => !p.dead).map((p) => p.replica.halt())).then(() => (halted = true));
+  await clock.runUntil(clock.now() + (o.config.runtime.commandTimeoutSeconds + o.config.runtime.shutdownTimeoutSeconds) * 1000, () => halted);
+  if (!halted) throw new Error(`the replicas did not halt within the command deadline and the shutdown bound (${o.config.runtime.commandTimeoutSeconds + o.config.runtime.shutdownTimeoutSeconds} s)`);
   world.finish();
   return world;
 }

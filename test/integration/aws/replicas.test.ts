@@ -46,7 +46,7 @@ const config = (daemonId: string) =>
     // Nothing registers as an ECS agent here; the boot deadline is past the test's end. The
     // describe grace (and so the settling hold without intents) keeps its default, 120 s.
     lifecycle: { launchTimeoutSeconds: 15, bootTimeoutSeconds: 300, drainTimeoutSeconds: 10, terminateRetrySeconds: 3, goneGraceSeconds: 120 },
-    runtime: { queuePollSeconds: 0.2, fleetPollSeconds: 0.3, fleetPollFastSeconds: 0.3, tickSeconds: 0.2, pollTimeoutSeconds: 5, pollRetries: 0, retryBaseSeconds: 0.2, reapSeconds: 600, commandTimeoutSeconds: 3, daemonId },
+    runtime: { queuePollSeconds: 0.2, fleetPollSeconds: 0.3, fleetPollFastSeconds: 0.3, tickSeconds: 0.2, pollTimeoutSeconds: 5, pollRetries: 0, retryBaseSeconds: 0.2, reapSeconds: 600, commandTimeoutSeconds: 10, daemonId },
   });
 
 async function replica(daemonId: string, holder: string, q: ScriptedQueue, logger: ReturnType<typeof failureLogs>['logger'], decide?: (action: string, seen: number) => ProxyBehaviour): Promise<{ r: Replica; proxy: AwsProxy; store: LeaseStore }> {
@@ -102,7 +102,7 @@ describe('one active daemon, one standby (DynamoDB lease on moto)', () => {
     expect((await alive('pair')).length).toBe(2);
     expect(act.proxy.actions.filter((x) => x === 'RunInstances')).toHaveLength(2);
     await sby.r.halt();
-  }, 60_000);
+  }, 90_000);
 
   it('a restart serves a waiting build without the 120 s hold, and a launch in flight at the kill is not bought twice', async () => {
     const { logger, lines } = failureLogs(120);
@@ -129,5 +129,5 @@ describe('one active daemon, one standby (DynamoDB lease on moto)', () => {
     expect(lines.some((l) => l.includes('launch intent: instance found by its key tag (adopted)'))).toBe(true);
     await waitFor('the intents cleared', async () => (await next.store.intents()).length === 0, 5000);
     await next.r.halt();
-  }, 60_000);
+  }, 90_000);
 });
