@@ -219,7 +219,10 @@ export async function runScenario(s: Scenario, trace?: (line: string) => void): 
       const kept = new Map<string, number>();
       for (const i of all) {
         const leaving = i.interrupted || (i.draining && now - drainingSince.get(i.id)! <= lc.drainTimeoutSeconds * 1000 + W + hangSlack);
-        if (!leaving) kept.set(i.pool, (kept.get(i.pool) ?? 0) + 1);
+        // An instance made after the queue emptied (a replacement, a twin the cloud made of one
+        // launch) has its own paid period to run out: it is judged by the same bound from its launch.
+        const recent = now - i.launchedAt <= emptyBoundMs;
+        if (!leaving && !recent) kept.set(i.pool, (kept.get(i.pool) ?? 0) + 1);
       }
       for (const [pool, n] of kept) check(n <= poolCfg.get(pool)!.min, now, () => `queue empty for ${Math.round((now - emptySince!) / MIN)} min but pool ${pool} has ${n} instances (min ${poolCfg.get(pool)!.min})`);
     }

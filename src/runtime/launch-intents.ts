@@ -80,6 +80,28 @@ export class LaunchIntents {
   }
 
   /**
+   * `recover`, bounded: the store and the cloud may not answer, and the fleet must not stay
+   * unmanaged meanwhile. Past `deadlineMs` (on the injected clock) the call is aborted and the
+   * answer is false: the caller starts with the settling hold.
+   */
+  async recoverWithin(pools: readonly PoolConfig[], deadlineMs: number): Promise<boolean> {
+    const ac = new AbortController();
+    let deadline: unknown;
+    const late = new Promise<boolean>((resolve) => {
+      deadline = this.o.clock.setTimeout(() => {
+        this.log.warn({ deadlineSeconds: deadlineMs / 1000 }, 'launch intents not settled by the command deadline: starting with the settling hold');
+        ac.abort();
+        resolve(false);
+      }, deadlineMs);
+    });
+    try {
+      return await Promise.race([this.recover(pools, ac.signal), late]);
+    } finally {
+      this.o.clock.clearTimeout(deadline);
+    }
+  }
+
+  /**
    * At the start of a holder, before any planning: settle what the last holder left. True when
    * every intent is accounted for (no hold is needed); false when one could not be (the store
    * or the cloud did not answer): the caller then holds launches as without intents.

@@ -247,19 +247,9 @@ export function startReplica(o: ReplicaOptions): Replica {
       staleMs: (lc.launchTimeoutSeconds + lc.goneGraceSeconds) * 1000,
       goneGraceMs: lc.goneGraceSeconds * 1000,
     });
-    // Recovery asks the cloud and the store, which may not answer: past the command deadline the
-    // daemon starts anyway, with the settling hold, rather than leave the fleet unmanaged.
-    const ac = new AbortController();
-    let deadline: ReturnType<Clock['setTimeout']> | undefined;
-    const late = new Promise<boolean>((resolve) => {
-      deadline = clock.setTimeout(() => {
-        log.warn({ commandTimeoutSeconds: config.runtime.commandTimeoutSeconds }, 'launch intents not settled by the command deadline: starting with the settling hold');
-        ac.abort();
-        resolve(false);
-      }, config.runtime.commandTimeoutSeconds * 1000);
-    });
-    const complete = await Promise.race([intents.recover(config.pools, ac.signal), late]);
-    if (deadline !== undefined) clock.clearTimeout(deadline);
+    // The store and the cloud may not answer: past the command deadline the daemon starts
+    // anyway, with the settling hold, rather than leave the fleet unmanaged.
+    const complete = await intents.recoverWithin(config.pools, config.runtime.commandTimeoutSeconds * 1000);
     if (myTerm !== term || closed) return;
     daemon = launch({ ...o, cloud: intents.cloud, source: fenceSource(o.source, held), ...(complete ? { settleMs: 0 } : {}) });
     log.info({ settleSeconds: complete ? 0 : lc.goneGraceSeconds }, complete ? 'daemon started as the active replica; no settling hold (launch intents accounted for)' : 'daemon started as the active replica; launches held for the settling grace');

@@ -92,7 +92,7 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
     first = false;
     if (store) {
       const intents = new LaunchIntents(ports.cloud, { store, holder: HOLDER, clock, logger, staleMs: (lc.launchTimeoutSeconds + lc.goneGraceSeconds) * 1000, goneGraceMs: lc.goneGraceSeconds * 1000 });
-      settled = (await intents.recover(o.config.pools)) || settled;
+      settled = (await intents.recoverWithin(o.config.pools, o.config.runtime.commandTimeoutSeconds * 1000)) || settled;
       cloud = intents.cloud;
     }
     const d = startDaemon({
@@ -141,7 +141,7 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
     }
   }
   o.beforeHalt?.(daemon, world);
-  await daemon.halt();
+  await haltOnVirtualTime(daemon, clock, (o.config.runtime.commandTimeoutSeconds + o.config.runtime.shutdownTimeoutSeconds) * 1000);
   world.finish();
   const report = buildReport(world.stats, {
     start: o.start,
@@ -154,3 +154,21 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
   });
   return { report, world };
 }
+
+/**
+ * A halt waits for commands in flight up to their deadline, and in a replay that deadline is a
+ * timer on the virtual clock: if the halt is not done once pending promises have settled, move
+ * virtual time on until it is (a call that never answers then ends at its deadline, as in real
+ * time). The usual halt needs no time, and the replay's last instant stays where it was.
+ */
+async function haltOnVirtualTime(daemon: Daemon, clock: VirtualClock, boundMs: number): Promise<void> {
+  let halted = false;
+  const done = daemon.halt().then(() => {
+    halted = true;
+  });
+  for (let i = 0; i < 20 && !halted; i++) await new Promise<void>((r) => setImmediate(r));
+  if (!halted) await clock.runUntil(clock.now() + boundMs, () => halted);
+  if (!halted) throw new Error(`the daemon did not halt within its command deadline and shutdown bound (${boundMs / 1000} s of simulated time)`);
+  await done;
+}
+
