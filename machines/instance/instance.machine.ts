@@ -118,6 +118,14 @@ export const instanceMachine = setup({
       return now !== null && now >= context.deadline;
     },
     isBusy: ({ context }) => context.busy,
+    /**
+     * A drain that has not taken effect yet (the call keeps failing) leaves the agent taking
+     * work: a build it took meanwhile must not be ended by our deadline — only by force.
+     */
+    drainGivenUp: ({ context, event }) => {
+      const now = withNow(event);
+      return now !== null && now >= context.deadline && (!context.busy || context.forced);
+    },
     adoptedAs: ({ context }, p: { phase: AdoptPhase }) => context.adoptPhase === p.phase,
     adoptedBusy: ({ context }) => context.adoptPhase === 'task-running' && context.busy,
     priming: ({ context }) => context.purpose === 'park',
@@ -320,16 +328,17 @@ export const instanceMachine = setup({
           tags: DRAIN_STOPPING.tags,
           entry: [...DRAIN_STOPPING.entry, 'emitDrainAgent'],
           on: {
-            DRAIN_STARTED: { target: 'waiting', actions: 'ackDrain' },
+            // The builds on the agent get the whole drain deadline from when it stopped taking work.
+            DRAIN_STARTED: { target: 'waiting', actions: ['ackDrain', { type: 'startDeadline', params: { timeout: 'drainMs' } }] },
             DRAIN_FAILED: { target: 'retrying', actions: 'becauseEvent' },
-            TICK: { guard: 'deadlinePassed', target: 'terminating', actions: { type: 'because', params: { reason: 'drain deadline passed' } } },
+            TICK: { guard: 'drainGivenUp', target: 'terminating', actions: { type: 'because', params: { reason: 'drain deadline passed' } } },
           },
         },
         retrying: {
           ...DRAIN_RETRYING,
           on: {
             TICK: [
-              { guard: 'deadlinePassed', target: 'terminating', actions: { type: 'because', params: { reason: 'drain deadline passed' } } },
+              { guard: 'drainGivenUp', target: 'terminating', actions: { type: 'because', params: { reason: 'drain deadline passed' } } },
               { target: 'stopping' },
             ],
           },

@@ -64,9 +64,11 @@ const phaseOf = (value: unknown) => stateLabel(value).split('.')[0] as keyof typ
 const key = (s: Snap) => {
   const path = stateLabel(s.value);
   // What decides the future besides the state: busy while booting (it picks the task-running
-  // substate), and whether a drain ends in parking.
+  // substate), whether a drain ends in parking, and a build taken before the drain took effect.
   if (path.startsWith('booting') || path === 'parked.starting') return `${path}${s.context.busy ? ' (busy)' : ''}`;
-  if (path.startsWith('draining')) return `${path}${s.context.thenPark ? ' (then park)' : ''}`;
+  // Before the drain takes effect, a build the agent took meanwhile keeps it from our deadline.
+  const holdsBuild = (path === 'draining.stopping' || path === 'draining.retrying') && s.context.busy && !s.context.forced;
+  if (path.startsWith('draining')) return `${path}${s.context.thenPark ? ' (then park)' : ''}${holdsBuild ? ' (busy, not forced)' : ''}`;
   return path;
 };
 
@@ -194,7 +196,8 @@ function drive(w: Walk, input: InstanceInput, events: InstanceEvent[], expected:
     at(types.includes('park') === enteringPark, `park ${enteringPark ? 'missing on entering' : 'issued outside of entering'} parked.parking (${from} → ${to})`);
     const enteringStart = to === 'parked.starting' && from !== to;
     at(types.includes('unpark') === enteringStart, `unpark ${enteringStart ? 'missing on entering' : 'issued outside of entering'} parked.starting (${from} → ${to})`);
-    if (to === 'parked.parking' && from !== to) at(!prev.context.busy || from.startsWith('priming') || from === 'parked.retrying', 'a busy agent was parked');
+    // (An IDLE or AGENT_STOPPED says its build ended: it may park on that very event.)
+    if (to === 'parked.parking' && from !== to) at(!prev.context.busy || event.type === 'IDLE' || event.type === 'AGENT_STOPPED' || from.startsWith('priming') || from === 'parked.retrying', 'a busy agent was parked');
     if (to === 'booting.agentPending') at(!all.includes('startAgent'), 'an adopted pending agent is started twice');
     if (phase === 'task-running') {
       const sinceStart = all.slice(all.lastIndexOf('startAgent') + 1);
