@@ -11,6 +11,12 @@ export interface DaemonSettings {
   httpListen: env.ListenAddress | undefined;
   /** `run --inspect`: the inspector's port on 127.0.0.1. */
   inspectPort: number;
+  /**
+   * DDA_REQUIRE_CI_SERVER: `run` with no CI server configured refuses (exit 2) instead of
+   * replaying the demo. The container image sets it: a demo that ends with exit 0 would be
+   * restarted by an orchestrator in a loop, and would hide the missing setting.
+   */
+  requireCiServer: boolean;
   /** DDA_HTTP_TOKEN: the bearer token the status server asks of clients beyond loopback. Non-enumerable. */
   readonly httpToken: string | undefined;
 }
@@ -25,6 +31,7 @@ const variables = {
   DDA_HTTP_LISTEN: env.listen('127.0.0.1'),
   DDA_INSPECT_PORT: env.port(DEFAULT_INSPECT_PORT),
   DDA_HTTP_TOKEN: env.optionalSecret(),
+  DDA_REQUIRE_CI_SERVER: env.flag(),
 };
 
 export const daemonEnv = z.object(variables).transform((e): DaemonSettings => {
@@ -32,6 +39,7 @@ export const daemonEnv = z.object(variables).transform((e): DaemonSettings => {
     logLevel: e.DDA_LOG_LEVEL!,
     httpListen: e.DDA_HTTP_LISTEN,
     inspectPort: e.DDA_INSPECT_PORT,
+    requireCiServer: e.DDA_REQUIRE_CI_SERVER ?? false,
   };
   return env.withSecret(settings, 'httpToken', e.DDA_HTTP_TOKEN);
 });
