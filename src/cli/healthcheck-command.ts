@@ -33,7 +33,9 @@ export async function healthcheck(vars: Env, o: { timeoutMs?: number } = {}): Pr
     const body = (await res.text()).trim().slice(0, 200);
     return res.status === 200 ? { healthy: true, line: `healthy: ${url} answered 200 (${body})` } : { healthy: false, line: `unhealthy: ${url} answered ${res.status} (${body})` };
   } catch (e) {
-    const cause = (e as { cause?: { code?: string } }).cause?.code ?? (e as Error).name;
+    // fetch's own error says only "fetch failed"; its cause says why (ECONNREFUSED, bad port).
+    const c = (e as { cause?: { code?: string; message?: string } }).cause;
+    const cause = c?.code ?? c?.message ?? (e as Error).name;
     return { healthy: false, line: `unhealthy: ${url} did not answer (${cause})` };
   }
 }
