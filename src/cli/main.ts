@@ -111,6 +111,14 @@ program
   });
 
 program
+  .command('healthcheck')
+  .description("ask the running daemon's /healthz, at the address DDA_HTTP_LISTEN gives, whether it is alive: exit 0 if so, 1 if not (the container's HEALTHCHECK; needs no curl)")
+  .action(async () => {
+    const { runHealthcheck } = await import('./healthcheck-command.js');
+    process.exitCode = await runHealthcheck(process.env);
+  });
+
+program
   .command('diagrams')
   .description('regenerate docs/diagrams.md from the statecharts')
   .action(async () => {

@@ -13,7 +13,7 @@ import { packageVersion } from './paths.js';
 import { resolveBackends } from './backends.js';
 import { formatListen } from '../config/env.js';
 import { startInspectorServer } from './inspector.js';
-import { loadEnvironment } from './settings.js';
+import { checkCiServerRequired, loadEnvironment } from './settings.js';
 
 export interface RunArgs {
   config: Config;
@@ -34,6 +34,7 @@ export async function runDaemon(a: RunArgs): Promise<void> {
   const clock = systemClock;
   // Every variable is checked before anything starts: a bad one is one line and exit code 2.
   const settings = loadEnvironment(a.env, a.config);
+  checkCiServerRequired(settings);
   const level = settings.daemon.logLevel;
   const logger = createLogger({ clock, level });
   for (const w of settings.warnings) logger.warn(w);

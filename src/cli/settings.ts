@@ -3,7 +3,7 @@ import type { Config } from '../config/config.js';
 import { DAEMON_ENV, loadDaemonSettings, type DaemonSettings } from '../config/daemon-env.js';
 import { checkNames, invalid, isSet, type Env, type NameScope } from '../config/env.js';
 import { CI_COMMON_NAMES, type CiServer } from '../sources/ci-server.js';
-import { CI_SERVERS, selectCiServer, type SelectedCiServer } from '../sources/registry.js';
+import { CI_SERVERS, primaryVariables, selectCiServer, type SelectedCiServer } from '../sources/registry.js';
 
 /** Every setting the environment gives, validated: the daemon's own, the CI server's, the cloud's. */
 export interface Environment {
@@ -29,6 +29,19 @@ export function loadEnvironment(vars: Env, config: Config, servers: readonly CiS
   checkPoolVariables(vars, config);
   const aws = loadAwsConfig(vars);
   return { daemon, ci, aws, warnings };
+}
+
+/**
+ * `run` with no CI server while DDA_REQUIRE_CI_SERVER is set (the container image sets it):
+ * the line that says what to set, instead of the demo replay and an exit 0 an orchestrator
+ * would answer with a restart, forever.
+ */
+export function checkCiServerRequired(e: Pick<Environment, 'daemon' | 'ci'>, servers: readonly CiServer[] = CI_SERVERS): void {
+  if (e.ci || !e.daemon.requireCiServer) return;
+  throw invalid(
+    primaryVariables(servers),
+    'required: no CI server is configured, and DDA_REQUIRE_CI_SERVER (set in the container image) refuses the demo replay; set the CI server\'s variables (Drone: DRONE_SERVER_HOST, DRONE_SERVER_TOKEN, DRONE_RPC_SECRET_REF; see docs/ci-servers.md and docs/deploy.md)',
+  );
 }
 
 /** DDA_* is ours alone; each CI server's prefix and AWS_ are shared with other programs. */
@@ -73,7 +86,7 @@ function masked(o: object): Record<string, unknown> {
  * environment gives, per adapter; secrets masked. `mode` is what `run` would do with them.
  */
 export function effectiveSettings(config: Config, e: Environment): Record<string, unknown> {
-  const mode = !e.ci ? 'replay (no CI server configured: run replays the bundled trace on the simulated cloud)' : e.aws ? 'aws' : 'dry run (no AWS settings: the simulated cloud, nothing is bought)';
+  const mode = !e.ci && e.daemon.requireCiServer ? 'refused (no CI server configured, and DDA_REQUIRE_CI_SERVER is set: run exits 2)' : !e.ci ? 'replay (no CI server configured: run replays the bundled trace on the simulated cloud)' : e.aws ? 'aws' : 'dry run (no AWS settings: the simulated cloud, nothing is bought)';
   return {
     mode,
     daemon: masked(e.daemon),

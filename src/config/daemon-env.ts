@@ -13,6 +13,12 @@ export interface DaemonSettings {
   inspectPort: number;
   /** DDA_RESTART_INTERRUPTED_BUILDS: restart, once, a build whose agent the infrastructure took (spot interruption, …). */
   restartInterruptedBuilds: boolean;
+  /**
+   * DDA_REQUIRE_CI_SERVER: `run` with no CI server configured refuses (exit 2) instead of
+   * replaying the demo. The container image sets it: a demo that ends with exit 0 would be
+   * restarted by an orchestrator in a loop, and would hide the missing setting.
+   */
+  requireCiServer: boolean;
   /** DDA_HTTP_TOKEN: the bearer token the status server asks of clients beyond loopback. Non-enumerable. */
   readonly httpToken: string | undefined;
 }
@@ -28,6 +34,7 @@ const variables = {
   DDA_INSPECT_PORT: env.port(DEFAULT_INSPECT_PORT),
   DDA_HTTP_TOKEN: env.optionalSecret(),
   DDA_RESTART_INTERRUPTED_BUILDS: env.flag(),
+  DDA_REQUIRE_CI_SERVER: env.flag(),
 };
 
 export const daemonEnv = z.object(variables).transform((e): DaemonSettings => {
@@ -36,6 +43,7 @@ export const daemonEnv = z.object(variables).transform((e): DaemonSettings => {
     httpListen: e.DDA_HTTP_LISTEN,
     inspectPort: e.DDA_INSPECT_PORT,
     restartInterruptedBuilds: e.DDA_RESTART_INTERRUPTED_BUILDS ?? false,
+    requireCiServer: e.DDA_REQUIRE_CI_SERVER ?? false,
   };
   return env.withSecret(settings, 'httpToken', e.DDA_HTTP_TOKEN);
 });

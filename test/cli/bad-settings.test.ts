@@ -107,7 +107,7 @@ describe('drone-dynamic-agents config', { timeout: 60_000 }, () => {
     for (const s of [TOKEN, 'bearer-never-shown', 'AKIANEVERSHOWN', awsKey]) expect(r.out).not.toContain(s);
     const o = JSON.parse(r.out) as Record<string, Record<string, unknown>>;
     expect(o.mode).toBe('aws');
-    expect(o.daemon).toEqual({ logLevel: 'info', httpListen: { host: '0.0.0.0', port: 9090 }, inspectPort: 8383, httpToken: '***', restartInterruptedBuilds: false });
+    expect(o.daemon).toEqual({ logLevel: 'info', httpListen: { host: '0.0.0.0', port: 9090 }, inspectPort: 8383, restartInterruptedBuilds: false, requireCiServer: false, httpToken: '***' });
     expect(o.ci).toMatchObject({ kind: 'drone', serverUrl: 'http://127.0.0.1:9', token: '***', requestTimeoutMs: 10_000 });
     expect(o.cloud).toMatchObject({ kind: 'aws', region: 'eu-west-1', cluster: 'ci', credentials: '***', market: 'spot-then-on-demand' });
     expect(o.settings).toMatchObject({ pools: [{ name: 'default', max: 4, min: 0 }], planner: { budgetPerHour: 2, maxInstances: 16 } });

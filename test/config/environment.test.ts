@@ -35,7 +35,7 @@ const secretFile = (content: string) => {
 
 describe("the daemon's own variables", () => {
   it('defaults', () => {
-    expect({ ...loadDaemonSettings({}) }).toEqual({ logLevel: 'info', httpListen: undefined, inspectPort: 8383, restartInterruptedBuilds: false });
+    expect({ ...loadDaemonSettings({}) }).toEqual({ logLevel: 'info', httpListen: undefined, inspectPort: 8383, restartInterruptedBuilds: false, requireCiServer: false });
     expect(loadDaemonSettings({ DDA_RESTART_INTERRUPTED_BUILDS: 'true' }).restartInterruptedBuilds).toBe(true);
     expect(() => loadDaemonSettings({ DDA_RESTART_INTERRUPTED_BUILDS: 'sometimes' })).toThrow(/DDA_RESTART_INTERRUPTED_BUILDS: must be true or false/);
   });
@@ -46,6 +46,8 @@ describe("the daemon's own variables", () => {
     [{ DDA_HTTP_LISTEN: '[::1]:0' }, { httpListen: { host: '::1', port: 0 } }],
     [{ DDA_LOG_LEVEL: 'warn' }, { logLevel: 'warn' }],
     [{ DDA_INSPECT_PORT: ' 9229 ' }, { inspectPort: 9229 }],
+    [{ DDA_REQUIRE_CI_SERVER: 'true' }, { requireCiServer: true }],
+    [{ DDA_REQUIRE_CI_SERVER: '0' }, { requireCiServer: false }],
   ])('%j', (env, expected) => {
     expect(loadDaemonSettings(env)).toMatchObject(expected);
   });
@@ -198,7 +200,7 @@ describe('effective settings (drone-dynamic-agents config)', () => {
     for (const s of ['tok-abc-123', 'bearer-s3cret', 'AKIAS3CRET', 'aws-s3cret']) expect(out).not.toContain(s);
     const o = JSON.parse(out) as Record<string, Record<string, unknown>>;
     expect(o.mode).toBe('aws');
-    expect(o.daemon).toEqual({ logLevel: 'info', httpListen: null, inspectPort: 8383, restartInterruptedBuilds: false, httpToken: '***' });
+    expect(o.daemon).toEqual({ logLevel: 'info', httpListen: null, inspectPort: 8383, restartInterruptedBuilds: false, requireCiServer: false, httpToken: '***' });
     expect(o.ci).toMatchObject({ kind: 'drone', serverUrl: 'https://drone.example.com', token: '***' });
     expect(o.cloud).toMatchObject({ kind: 'aws', region: 'eu-west-1', cluster: 'ci', ami: null, credentials: '***' });
     expect(o.settings).toEqual(JSON.parse(JSON.stringify(config)));
