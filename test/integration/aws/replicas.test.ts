@@ -109,7 +109,17 @@ describe('one active daemon, one standby (DynamoDB lease on moto)', () => {
     const q = new ScriptedQueue();
     pending(q, 'w1');
     // The old daemon's RunInstances reaches moto; its answer never comes back.
-    const old = await replica('restart', 'old', q, logger, (action, seen) => (action === 'RunInstances' && seen === 0 ? 'forward-then-hang' : 'forward'));
+    // Its describes stop answering too once it has launched: on a loaded machine a describe
+    // listing the instance before the kill would settle the intent, and the new holder would
+    // find nothing left to recover.
+    let launched = false;
+    const old = await replica('restart', 'old', q, logger, (action, seen) => {
+      if (action === 'RunInstances' && seen === 0) {
+        launched = true;
+        return 'forward-then-hang';
+      }
+      return launched && action === 'DescribeInstances' ? 'hang' : 'forward';
+    });
     await waitFor('the instance made by the launch in flight', async () => (await alive('restart')).length === 1);
     expect((await old.store.intents()).map((i) => i.attempt?.clientToken)).toHaveLength(1);
     await old.r.halt({ release: false });
