@@ -64,7 +64,7 @@ export interface PoolSpec {
  * only its disk.
  */
 export interface WarmPoolSpec {
-  /** Parked instances to keep: a number, or 'auto' (sized for each hour of the day from the arrivals seen, to meet `waitTargetSeconds` at least cost). 0: none. */
+  /** Parked instances to keep: a number, or 'auto' (sized for each hour of the week from the arrivals seen, to meet `waitTargetSeconds` at least cost). 0: none. */
   size: number | 'auto';
   /** Bounds for 'auto'. */
   min: number;

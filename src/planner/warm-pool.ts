@@ -1,5 +1,5 @@
 import type { PoolSpec, WarmPoolSpec } from '../domain/pool.js';
-import { arrivalRate } from './arrivals.js';
+import { arrivalRate, weeklyArrivalRate, type ArrivalHistory, type ArrivalRate } from './arrivals.js';
 import { hold } from './decide.js';
 import { MIN_WATCHED_MS } from './renewal.js';
 import type { Decision, InstanceView, PlannerSettings, World } from './types.js';
@@ -36,9 +36,10 @@ export function warmEnabled(w: WarmPoolSpec | undefined): w is WarmPoolSpec {
 
 /**
  * How many parked instances to keep now. A number is taken as given. 'auto', for each hour of
- * the day from the arrivals seen then: the largest burst seen at once (a build's fan-out), plus
- * the stages expected while one parked instance is replaced (a cold boot and a park); none when
- * a cold boot already meets the wait target, `min` while the hour has too little history.
+ * the week from the arrivals seen then (the hour of the day while that hour of the week has
+ * too little history): the largest burst seen at once (a build's fan-out), plus the stages
+ * expected while one parked instance is replaced (a cold boot and a park); none when a cold
+ * boot already meets the wait target, `min` while the hour has too little history.
  */
 export function warmTarget(w: WarmPoolSpec, pool: string, world: Pick<World, 'now' | 'arrivals' | 'bootSeconds'>, planner: Pick<PlannerSettings, 'expectedBootSeconds'> & Partial<Pick<PlannerSettings, 'billing'>>): { target: number; why: string } {
   if (w.size !== 'auto') return { target: Math.max(w.size, w.min), why: `warm pool of ${w.size}` };
@@ -51,16 +52,34 @@ export function warmTarget(w: WarmPoolSpec, pool: string, world: Pick<World, 'no
   // This hour, and the hour LOOK_AHEAD_MS ahead: the pool is primed before a busy hour begins.
   let best: { target: number; why: string } = { target: w.min, why: 'too little history at this hour' };
   for (const at of [world.now, world.now + LOOK_AHEAD_MS]) {
-    const rate = world.arrivals ? arrivalRate(world.arrivals, pool, at) : null;
-    if (!rate || rate.watchedMs < MIN_WATCHED_MS) continue;
+    const seen = world.arrivals ? hourRate(world.arrivals, pool, at) : null;
+    if (!seen) continue;
+    const { rate, by } = seen;
     const refill = rate.perSecond * (boot + 60);
     const target = Math.min(w.max, Math.max(w.min, rate.peak + Math.ceil(refill)));
     if (target > best.target || best.why.startsWith('too little')) {
-      best = { target, why: `auto${at === world.now ? '' : ', the next hour'}: bursts of ${rate.peak}, ${refill.toFixed(2)} arrivals per refill` };
+      best = { target, why: `auto${at === world.now ? '' : ', the next hour'} (${by}): bursts of ${rate.peak}, ${refill.toFixed(2)} arrivals per refill` };
     }
   }
   return best;
 }
+
+/**
+ * An hour of the week is trusted once it was watched this long (two weeks of that hour): one
+ * Monday can be a holiday.
+ */
+export const MIN_WEEKLY_WATCHED_MS = 2 * 3_600_000;
+
+/** The arrivals 'auto' sizes by at `at`: that hour of the week if watched enough, else that hour of the day, else none. */
+export function hourRate(h: ArrivalHistory, pool: string, at: number): { rate: ArrivalRate; by: string } | null {
+  const week = weeklyArrivalRate(h, pool, at);
+  if (week.watchedMs >= MIN_WEEKLY_WATCHED_MS) return { rate: week, by: `${WEEKDAYS[new Date(at).getUTCDay()]} ${String(new Date(at).getUTCHours()).padStart(2, '0')}:00 UTC` };
+  const day = arrivalRate(h, pool, at);
+  if (day.watchedMs >= MIN_WATCHED_MS) return { rate: day, by: `hour of day ${String(new Date(at).getUTCHours()).padStart(2, '0')}:00 UTC` };
+  return null;
+}
+
+const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
 
 /** How far ahead 'auto' looks: priming takes a cold boot and a park, and a busy hour starts on the hour. */
 const LOOK_AHEAD_MS = 30 * 60_000;
