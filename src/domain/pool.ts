@@ -78,4 +78,20 @@ export interface WarmPoolSpec {
   /** Disk kept per parked instance, and its price: what a parked instance costs. */
   storageGb: number;
   storageUsdPerGbMonth: number;
+  /** Windows of the week in which the pool keeps a given size instead (within min and max); the first that holds wins. */
+  schedule?: readonly WarmWindow[];
+  /**
+   * How parked instances are bought: 'on-demand', or 'spot' (a persistent spot request that
+   * stops on interruption, valid for `maxAgeSeconds`, cancelled before the instance is ended).
+   */
+  market?: 'on-demand' | 'spot';
+}
+
+/** A schedule window: on `days` ("mon-fri", "sat,sun"), from `from` to `to` ("HH:MM", local to `timezone`, default UTC), keep `size` parked. */
+export interface WarmWindow {
+  days: string;
+  from: string;
+  to: string;
+  size: number;
+  timezone?: string;
 }

@@ -2,6 +2,7 @@ import type { PoolSpec, WarmPoolSpec } from '../domain/pool.js';
 import { arrivalRate, weeklyArrivalRate, type ArrivalHistory, type ArrivalRate } from './arrivals.js';
 import { hold } from './decide.js';
 import { MIN_WATCHED_MS } from './renewal.js';
+import { scheduledSize } from './warm-schedule.js';
 import type { Decision, InstanceView, PlannerSettings, World } from './types.js';
 
 /**
@@ -31,7 +32,7 @@ export function surplusKeepMs(pool: PoolSpec, w: WarmPoolSpec, bootSeconds: numb
 }
 
 export function warmEnabled(w: WarmPoolSpec | undefined): w is WarmPoolSpec {
-  return w !== undefined && (w.size === 'auto' || w.size > 0 || w.min > 0);
+  return w !== undefined && (w.size === 'auto' || w.size > 0 || w.min > 0 || (w.schedule ?? []).some((win) => win.size > 0));
 }
 
 /**
@@ -39,9 +40,13 @@ export function warmEnabled(w: WarmPoolSpec | undefined): w is WarmPoolSpec {
  * the week from the arrivals seen then (the hour of the day while that hour of the week has
  * too little history): the largest burst seen at once (a build's fan-out), plus the stages
  * expected while one parked instance is replaced (a cold boot and a park); none when a cold
- * boot already meets the wait target, `min` while the hour has too little history.
+ * boot already meets the wait target, `min` while the hour has too little history. Inside a
+ * window of the schedule (or a priming time before it opens), the window's size instead.
  */
 export function warmTarget(w: WarmPoolSpec, pool: string, world: Pick<World, 'now' | 'arrivals' | 'bootSeconds'>, planner: Pick<PlannerSettings, 'expectedBootSeconds'> & Partial<Pick<PlannerSettings, 'billing'>>): { target: number; why: string } {
+  // The operator's schedule overrides, from a priming time (a cold boot and a park) before its window opens.
+  const scheduled = scheduledSize(w, world.now, ((world.bootSeconds ?? planner.expectedBootSeconds) + 60) * 1000);
+  if (scheduled) return scheduled;
   if (w.size !== 'auto') return { target: Math.max(w.size, w.min), why: `warm pool of ${w.size}` };
   // Billed by the period (hourly), priming pays a whole period to park and every start opens
   // another: a parked instance saves nothing a kept idle agent would not. Re-parking what was
@@ -90,7 +95,7 @@ export function warmPool(world: World, pool: PoolSpec, instances: readonly Insta
   // Billed by the period, a start from parked opens a period just as a cold launch does:
   // 'auto' keeps no warm pool then (a fixed size is the operator's to choose).
   const periodic = planner.billing.periodSeconds > 1;
-  if (!warmEnabled(w) || (w.size === 'auto' && periodic && w.min === 0)) {
+  if (!warmEnabled(w) || (w.size === 'auto' && periodic && w.min === 0 && !(w.schedule ?? []).some((win) => win.size > 0))) {
     const why = warmEnabled(w) ? "warm pool 'auto' keeps none when billed by the period" : 'warm pool off for this pool';
     return [...decided, ...warm.filter((i) => i.phase === 'parked').map((i) => evict(i, why))];
   }
