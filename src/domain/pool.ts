@@ -87,6 +87,11 @@ export interface WarmPoolSpec {
   market?: 'on-demand' | 'spot';
 }
 
+/** What a warm-pool launch of this pool asks of the cloud's market: spot parked instances, valid for the warm pool's maximum age. */
+export function warmSpotOf(pool: Pick<PoolSpec, 'warmPool'>): { warmSpot: { validSeconds: number } } | Record<string, never> {
+  return pool.warmPool?.market === 'spot' ? { warmSpot: { validSeconds: pool.warmPool.maxAgeSeconds } } : {};
+}
+
 /** A schedule window: on `days` ("mon-fri", "sat,sun"), from `from` to `to` ("HH:MM", local to `timezone`, default UTC), keep `size` parked. */
 export interface WarmWindow {
   days: string;
