@@ -95,7 +95,7 @@ export interface SupervisorContext {
   launchesUnknown: Record<string, LaunchUnknown>;
   /** The holds of the last plan: why the fleet is not what the queue asks for. */
   holds: Extract<Decision, { kind: 'hold' }>[];
-  /** Stages that arrived, per pool and hour of the day, over the last days: the idle rule's odds. */
+  /** Stages that arrived, per pool and hour, over the last four weeks: the idle rule's odds (hour of day), the warm pool's size (hour of week). */
   arrivals: ArrivalHistory;
   /** How long cold boots took lately (launch → agent running), a moving average; null until one is seen. */
   bootMs: number | null;

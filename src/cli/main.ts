@@ -42,7 +42,7 @@ const simKnobs = (c: Command) =>
     .addOption(new Option('--max <n>', 'max instances per pool (the fleet max and the budget apply as well)').argParser(count('--max')))
     .addOption(new Option('--fleet-max <n>', 'max instances of the whole fleet, all pools (planner.maxInstances, default 16)').argParser(count('--fleet-max')))
     .addOption(new Option('--budget <usd-per-hour>', 'spend limit of the whole fleet, USD per hour; none or 0: no budget (planner.budgetPerHour, default 5)').argParser(budget('--budget')))
-    .addOption(new Option('--warm-pool <auto|n>', 'parked instances kept per pool, started in seconds instead of a cold boot: a number, or auto (sized per hour of day from the arrivals seen)').argParser(warmPoolSize('--warm-pool')))
+    .addOption(new Option('--warm-pool <auto|n>', 'parked instances kept per pool, started in seconds instead of a cold boot: a number, or auto (sized per hour of the week from the arrivals seen)').argParser(warmPoolSize('--warm-pool')))
     .addOption(new Option('--wait-target <seconds>', 'with --warm-pool auto: the p95 build wait to aim for').argParser(positive('--wait-target')));
 
 async function configFrom(opts: Knobs) {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DdaError } from '../domain/errors.js';
-import type { Demand, PoolSpec, WarmPoolSpec } from '../domain/pool.js';
+import type { Demand, PoolSpec, WarmPoolSpec, WarmWindow } from '../domain/pool.js';
+import { parseClock, parseDays, validTimeZone } from '../planner/warm-schedule.js';
 import type { Billing, PlannerSettings } from '../planner/types.js';
 import { nearestName } from './suggest.js';
 
@@ -43,6 +44,14 @@ const demandSchema = strict({
   labels: z.record(z.string(), z.string()).default({}),
 }) satisfies z.ZodType<Demand>;
 
+const warmWindowSchema = strict({
+  days: z.string({ error: 'must be days of the week such as "mon-fri" or "sat,sun"' }).refine((d) => parseDays(d) !== null, 'must be days of the week such as "mon-fri", "sat,sun" or "daily"'),
+  from: z.string({ error: 'must be a time "HH:MM"' }).refine((t) => { const m = parseClock(t); return m !== null && m < 24 * 60; }, 'must be a time "HH:MM" (00:00 to 23:59)'),
+  to: z.string({ error: 'must be a time "HH:MM"' }).refine((t) => parseClock(t) !== null, 'must be a time "HH:MM" (00:00 to 24:00)'),
+  size: z.number().int().min(0),
+  timezone: z.string({ error: 'must be an IANA time zone such as "Europe/Berlin"' }).refine(validTimeZone, 'must be an IANA time zone such as "Europe/Berlin"').default('UTC'),
+}).refine((w) => parseClock(w.from) !== parseClock(w.to), { message: 'from and to are the same time: an empty window', path: ['to'] }) satisfies z.ZodType<WarmWindow>;
+
 export const warmPoolSchema = strict({
   size: z.union([z.number().int().min(0), z.literal('auto')], { error: 'must be a whole number (0 or more) or "auto"' }).default(0),
   min: z.number().int().min(0).default(0),
@@ -52,6 +61,8 @@ export const warmPoolSchema = strict({
   maxAgeSeconds: z.number().min(60).default(7 * 86_400),
   storageGb: z.number().min(0).default(30),
   storageUsdPerGbMonth: z.number().min(0).default(0.08),
+  schedule: z.array(warmWindowSchema).default([]),
+  market: z.enum(['on-demand', 'spot']).default('on-demand'),
 }) satisfies z.ZodType<WarmPoolSpec>;
 
 export const poolSchema = strict({

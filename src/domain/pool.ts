@@ -64,7 +64,7 @@ export interface PoolSpec {
  * only its disk.
  */
 export interface WarmPoolSpec {
-  /** Parked instances to keep: a number, or 'auto' (sized for each hour of the day from the arrivals seen, to meet `waitTargetSeconds` at least cost). 0: none. */
+  /** Parked instances to keep: a number, or 'auto' (sized for each hour of the week from the arrivals seen, to meet `waitTargetSeconds` at least cost). 0: none. */
   size: number | 'auto';
   /** Bounds for 'auto'. */
   min: number;
@@ -78,4 +78,25 @@ export interface WarmPoolSpec {
   /** Disk kept per parked instance, and its price: what a parked instance costs. */
   storageGb: number;
   storageUsdPerGbMonth: number;
+  /** Windows of the week in which the pool keeps a given size instead (within min and max); the first that holds wins. */
+  schedule?: readonly WarmWindow[];
+  /**
+   * How parked instances are bought: 'on-demand', or 'spot' (a persistent spot request that
+   * stops on interruption, valid for `maxAgeSeconds`, cancelled before the instance is ended).
+   */
+  market?: 'on-demand' | 'spot';
+}
+
+/** What a warm-pool launch of this pool asks of the cloud's market: spot parked instances, valid for the warm pool's maximum age. */
+export function warmSpotOf(pool: Pick<PoolSpec, 'warmPool'>): { warmSpot: { validSeconds: number } } | Record<string, never> {
+  return pool.warmPool?.market === 'spot' ? { warmSpot: { validSeconds: pool.warmPool.maxAgeSeconds } } : {};
+}
+
+/** A schedule window: on `days` ("mon-fri", "sat,sun"), from `from` to `to` ("HH:MM", local to `timezone`, default UTC), keep `size` parked. */
+export interface WarmWindow {
+  days: string;
+  from: string;
+  to: string;
+  size: number;
+  timezone?: string;
 }

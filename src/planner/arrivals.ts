@@ -1,8 +1,10 @@
 /**
- * The arrivals the daemon has seen, by hour of the day, over the last days: what the planner
- * judges an idle agent's chances by. A ring of `days × 24` slots; each slot holds, per pool,
- * the stages that arrived in that hour of that day and how long the queue was watched then
- * (blind time is not counted as quiet time). Pure; the supervisor keeps it in its context.
+ * The arrivals the daemon has seen, by hour, over the last days: what the planner judges an
+ * idle agent's chances by (by hour of the day, over the last `HOUR_OF_DAY_DAYS`) and sizes the
+ * warm pool by (by hour of the week, over the whole ring). A ring of `days × 24` slots; each
+ * slot holds, per pool, the stages that arrived in that hour of that day and how long the queue
+ * was watched then (blind time is not counted as quiet time). With the default 28 days each of
+ * the week's 168 hours has four samples. Pure; the supervisor keeps it in its context.
  */
 export interface ArrivalHistory {
   readonly days: number;
@@ -26,7 +28,10 @@ export interface ArrivalSlot {
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-export function emptyHistory(days = 14): ArrivalHistory {
+/** The hour-of-day rate (the idle rule's odds) looks back this many days at most. */
+export const HOUR_OF_DAY_DAYS = 14;
+
+export function emptyHistory(days = 28): ArrivalHistory {
   return { days, slots: Array.from({ length: days * 24 }, () => ({ day: -1, watchedMs: 0, arrived: {}, peak: {} })) };
 }
 
@@ -60,26 +65,51 @@ function addTo(old: ArrivalSlot, day: number, watchedMs: number, arrivedByPool: 
   return { day, watchedMs: fresh.watchedMs + watchedMs, arrived, peak };
 }
 
+export interface ArrivalRate {
+  perSecond: number;
+  watchedMs: number;
+  peak: number;
+}
+
 /**
- * Stages per second arriving for `pool` in the hour of the day `now` falls in, over the
- * recorded days (today's hour so far included), and how long that hour was watched in all.
+ * Stages per second arriving for `pool` in the hour of the day `now` falls in, over the last
+ * `HOUR_OF_DAY_DAYS` recorded days (today's hour so far included), and how long that hour was
+ * watched in all.
  */
-export function arrivalRate(h: ArrivalHistory, pool: string, now: number): { perSecond: number; watchedMs: number; peak: number } {
+export function arrivalRate(h: ArrivalHistory, pool: string, now: number): ArrivalRate {
   const today = Math.floor(now / DAY);
+  const days: number[] = [];
+  for (let d = 0; d < Math.min(h.days, HOUR_OF_DAY_DAYS); d++) days.push(today - d);
+  return rateOver(h, pool, now, days);
+}
+
+/**
+ * The same for the hour of the week `now` falls in (Monday 14:00 UTC apart from Saturday
+ * 14:00), over every week the ring holds: weekends and weekdays differ in most CI workloads.
+ */
+export function weeklyArrivalRate(h: ArrivalHistory, pool: string, now: number): ArrivalRate {
+  const today = Math.floor(now / DAY);
+  const days: number[] = [];
+  for (let d = 0; d < h.days; d += 7) days.push(today - d);
+  return rateOver(h, pool, now, days);
+}
+
+/** Summed over the slots of `now`'s hour on these days (each still holding its own day). */
+function rateOver(h: ArrivalHistory, pool: string, now: number, days: readonly number[]): ArrivalRate {
   const hour = Math.floor((now % DAY) / HOUR);
   let watchedMs = 0;
   let arrived = 0;
   let peak = 0;
-  const inWindow = (day: number) => day >= 0 && day <= today && day > today - h.days;
-  for (let d = 0; d < h.days; d++) {
-    const s = h.slots[d * 24 + hour]!;
-    if (!inWindow(s.day)) continue;
+  for (const day of days) {
+    if (day < 0) continue;
+    const s = h.slots[(day % h.days) * 24 + hour]!;
+    if (s.day !== day) continue;
     watchedMs += s.watchedMs;
     arrived += s.arrived[pool] ?? 0;
     peak = Math.max(peak, s.peak[pool] ?? 0);
   }
-  // The open time's slot holds its day or one `days` earlier, out of the window: no double count.
+  // The open time's slot holds its day or one `days` earlier, not one of these: no double count.
   const open = h.open;
-  if (open && open.index % 24 === hour && inWindow(open.day)) watchedMs += open.watchedMs;
+  if (open && open.index % 24 === hour && days.includes(open.day)) watchedMs += open.watchedMs;
   return { perSecond: watchedMs > 0 ? arrived / (watchedMs / 1000) : 0, watchedMs, peak };
 }

@@ -107,7 +107,7 @@ export interface World {
   settling?: { until: number; graceMs: number };
   /** The last fleet describe; unknown (cloud blind) → no launches. Absent = known. */
   cloud?: CloudView;
-  /** The arrivals seen by hour of day, for the idle rule; absent = none seen. */
+  /** The arrivals seen by hour, for the idle rule (hour of day) and the warm pool (hour of the week); absent = none seen. */
   arrivals?: ArrivalHistory;
   /** How long cold boots took lately (launch → agent running), seconds; absent = none seen yet. */
   bootSeconds?: number;

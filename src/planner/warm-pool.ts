@@ -1,7 +1,8 @@
 import type { PoolSpec, WarmPoolSpec } from '../domain/pool.js';
-import { arrivalRate } from './arrivals.js';
+import { arrivalRate, weeklyArrivalRate, type ArrivalHistory, type ArrivalRate } from './arrivals.js';
 import { hold } from './decide.js';
 import { MIN_WATCHED_MS } from './renewal.js';
+import { scheduledSize } from './warm-schedule.js';
 import type { Decision, InstanceView, PlannerSettings, World } from './types.js';
 
 /**
@@ -31,16 +32,21 @@ export function surplusKeepMs(pool: PoolSpec, w: WarmPoolSpec, bootSeconds: numb
 }
 
 export function warmEnabled(w: WarmPoolSpec | undefined): w is WarmPoolSpec {
-  return w !== undefined && (w.size === 'auto' || w.size > 0 || w.min > 0);
+  return w !== undefined && (w.size === 'auto' || w.size > 0 || w.min > 0 || (w.schedule ?? []).some((win) => win.size > 0));
 }
 
 /**
  * How many parked instances to keep now. A number is taken as given. 'auto', for each hour of
- * the day from the arrivals seen then: the largest burst seen at once (a build's fan-out), plus
- * the stages expected while one parked instance is replaced (a cold boot and a park); none when
- * a cold boot already meets the wait target, `min` while the hour has too little history.
+ * the week from the arrivals seen then (the hour of the day while that hour of the week has
+ * too little history): the largest burst seen at once (a build's fan-out), plus the stages
+ * expected while one parked instance is replaced (a cold boot and a park); none when a cold
+ * boot already meets the wait target, `min` while the hour has too little history. Inside a
+ * window of the schedule (or a priming time before it opens), the window's size instead.
  */
 export function warmTarget(w: WarmPoolSpec, pool: string, world: Pick<World, 'now' | 'arrivals' | 'bootSeconds'>, planner: Pick<PlannerSettings, 'expectedBootSeconds'> & Partial<Pick<PlannerSettings, 'billing'>>): { target: number; why: string } {
+  // The operator's schedule overrides, from a priming time (a cold boot and a park) before its window opens.
+  const scheduled = scheduledSize(w, world.now, ((world.bootSeconds ?? planner.expectedBootSeconds) + 60) * 1000);
+  if (scheduled) return scheduled;
   if (w.size !== 'auto') return { target: Math.max(w.size, w.min), why: `warm pool of ${w.size}` };
   // Billed by the period (hourly), priming pays a whole period to park and every start opens
   // another: a parked instance saves nothing a kept idle agent would not. Re-parking what was
@@ -51,16 +57,34 @@ export function warmTarget(w: WarmPoolSpec, pool: string, world: Pick<World, 'no
   // This hour, and the hour LOOK_AHEAD_MS ahead: the pool is primed before a busy hour begins.
   let best: { target: number; why: string } = { target: w.min, why: 'too little history at this hour' };
   for (const at of [world.now, world.now + LOOK_AHEAD_MS]) {
-    const rate = world.arrivals ? arrivalRate(world.arrivals, pool, at) : null;
-    if (!rate || rate.watchedMs < MIN_WATCHED_MS) continue;
+    const seen = world.arrivals ? hourRate(world.arrivals, pool, at) : null;
+    if (!seen) continue;
+    const { rate, by } = seen;
     const refill = rate.perSecond * (boot + 60);
     const target = Math.min(w.max, Math.max(w.min, rate.peak + Math.ceil(refill)));
     if (target > best.target || best.why.startsWith('too little')) {
-      best = { target, why: `auto${at === world.now ? '' : ', the next hour'}: bursts of ${rate.peak}, ${refill.toFixed(2)} arrivals per refill` };
+      best = { target, why: `auto${at === world.now ? '' : ', the next hour'} (${by}): bursts of ${rate.peak}, ${refill.toFixed(2)} arrivals per refill` };
     }
   }
   return best;
 }
+
+/**
+ * An hour of the week is trusted once it was watched this long (two weeks of that hour): one
+ * Monday can be a holiday.
+ */
+export const MIN_WEEKLY_WATCHED_MS = 2 * 3_600_000;
+
+/** The arrivals 'auto' sizes by at `at`: that hour of the week if watched enough, else that hour of the day, else none. */
+export function hourRate(h: ArrivalHistory, pool: string, at: number): { rate: ArrivalRate; by: string } | null {
+  const week = weeklyArrivalRate(h, pool, at);
+  if (week.watchedMs >= MIN_WEEKLY_WATCHED_MS) return { rate: week, by: `${WEEKDAYS[new Date(at).getUTCDay()]} ${String(new Date(at).getUTCHours()).padStart(2, '0')}:00 UTC` };
+  const day = arrivalRate(h, pool, at);
+  if (day.watchedMs >= MIN_WATCHED_MS) return { rate: day, by: `hour of day ${String(new Date(at).getUTCHours()).padStart(2, '0')}:00 UTC` };
+  return null;
+}
+
+const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
 
 /** How far ahead 'auto' looks: priming takes a cold boot and a park, and a busy hour starts on the hour. */
 const LOOK_AHEAD_MS = 30 * 60_000;
@@ -71,7 +95,7 @@ export function warmPool(world: World, pool: PoolSpec, instances: readonly Insta
   // Billed by the period, a start from parked opens a period just as a cold launch does:
   // 'auto' keeps no warm pool then (a fixed size is the operator's to choose).
   const periodic = planner.billing.periodSeconds > 1;
-  if (!warmEnabled(w) || (w.size === 'auto' && periodic && w.min === 0)) {
+  if (!warmEnabled(w) || (w.size === 'auto' && periodic && w.min === 0 && !(w.schedule ?? []).some((win) => win.size > 0))) {
     const why = warmEnabled(w) ? "warm pool 'auto' keeps none when billed by the period" : 'warm pool off for this pool';
     return [...decided, ...warm.filter((i) => i.phase === 'parked').map((i) => evict(i, why))];
   }

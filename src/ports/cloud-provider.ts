@@ -28,6 +28,12 @@ export interface LaunchRequest {
    */
   purpose?: 'work' | 'park';
   /**
+   * 'park' only: buy the warm-pool member as spot through a persistent request that stops the
+   * instance on interruption, valid for `validSeconds` (the warm pool's maximum age). Absent:
+   * on-demand. The provider cancels the request before it terminates such an instance.
+   */
+  warmSpot?: { validSeconds: number };
+  /**
    * Launch intents (src/runtime/launch-intents.ts): awaited before each request is sent, with
    * what would repeat it (the idempotency token); a throw stops the launch before the request.
    */

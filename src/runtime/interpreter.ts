@@ -1,5 +1,6 @@
 import type { PoolConfig } from '../config/config.js';
 import type { Clock } from '../domain/clock.js';
+import { warmSpotOf } from '../domain/pool.js';
 import { DdaError, describeError, isDdaError } from '../domain/errors.js';
 import type { Logger } from '../log/logger.js';
 import type { CloudProvider } from '../ports/cloud-provider.js';
@@ -108,7 +109,7 @@ export function createInterpreter(deps: InterpreterDeps): Interpreter {
           return;
         }
         try {
-          const r = await cloud.launch({ key: cmd.key, pool: cmd.pool, demand: pool.demand, concurrency: pool.concurrency, ...(cmd.purpose === 'park' ? { purpose: 'park' as const } : {}) }, signal);
+          const r = await cloud.launch({ key: cmd.key, pool: cmd.pool, demand: pool.demand, concurrency: pool.concurrency, ...(cmd.purpose === 'park' ? { purpose: 'park' as const, ...warmSpotOf(pool) } : {}) }, signal);
           if (c.expired) return late(c, `launched ${r.instanceId}`);
           send(cmd.key, { type: 'LAUNCHED', now: clock.now(), instanceId: r.instanceId, launchedAt: r.launchedAt, pricePerHour: r.pricePerHour });
         } catch (e) {

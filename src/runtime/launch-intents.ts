@@ -1,5 +1,6 @@
 import type { PoolConfig } from '../config/config.js';
 import type { Clock } from '../domain/clock.js';
+import { warmSpotOf } from '../domain/pool.js';
 import { describeError, isDdaError, type ErrorCode } from '../domain/errors.js';
 import type { Logger } from '../log/logger.js';
 import type { CloudProvider, FleetSnapshot, LaunchRequest, LaunchResult, ObservedInstance } from '../ports/cloud-provider.js';
@@ -132,7 +133,7 @@ export class LaunchIntents {
         this.clear(intent.key);
       } else {
         try {
-          const result = await this.inner.launch({ key: intent.key, pool: intent.pool, demand: pool.demand, concurrency: pool.concurrency, ...(intent.purpose ? { purpose: intent.purpose } : {}), repeat: intent.attempt }, signal);
+          const result = await this.inner.launch({ key: intent.key, pool: intent.pool, demand: pool.demand, concurrency: pool.concurrency, ...(intent.purpose ? { purpose: intent.purpose } : {}), ...(intent.purpose === 'park' ? warmSpotOf(pool) : {}), repeat: intent.attempt }, signal);
           this.open.set(intent.key, intent);
           this.recovered.set(intent.key, { result, intent, since: this.o.clock.now() });
           this.log.info({ ...facts, instanceId: result.instanceId, clientToken: intent.attempt.clientToken }, 'launch intent: request in flight at the last stop sent again with its ClientToken');

@@ -108,3 +108,30 @@ describe('loadConfigFile', () => {
     expect(loadConfigFile(file('{}'))).toEqual(parseConfig({}));
   });
 });
+
+describe("the warm pool's schedule and market", () => {
+  const withWarm = (warmPool: unknown) => ({ pools: [{ name: 'a', warmPool }] });
+  const win = { days: 'mon-fri', from: '08:00', to: '18:00', size: 3 };
+  it.each([
+    [withWarm({ schedule: [{ ...win, sise: 3 }] }), 'x: unknown key "pools[0].warmPool.schedule[0].sise" — did you mean "pools[0].warmPool.schedule[0].size"?'],
+    [withWarm({ schedule: [{ ...win, timeZone: 'UTC' }] }), 'x: unknown key "pools[0].warmPool.schedule[0].timeZone" — did you mean "pools[0].warmPool.schedule[0].timezone"?'],
+    [withWarm({ schedule: [{ ...win, frobnicate: 1 }] }), 'x: unknown key "pools[0].warmPool.schedule[0].frobnicate" (known here: days, from, to, size, timezone)'],
+    [withWarm({ markt: 'spot' }), 'x: unknown key "pools[0].warmPool.markt" — did you mean "pools[0].warmPool.market"?'],
+    [withWarm({ schedule: [{ ...win, days: 'weekdays' }] }), 'x: pools[0].warmPool.schedule[0].days: must be days of the week such as "mon-fri", "sat,sun" or "daily"'],
+    [withWarm({ schedule: [{ ...win, from: '8:00' }] }), 'x: pools[0].warmPool.schedule[0].from: must be a time "HH:MM" (00:00 to 23:59)'],
+    [withWarm({ schedule: [{ ...win, to: '25:00' }] }), 'x: pools[0].warmPool.schedule[0].to: must be a time "HH:MM" (00:00 to 24:00)'],
+    [withWarm({ schedule: [{ ...win, to: '08:00' }] }), 'x: pools[0].warmPool.schedule[0].to: from and to are the same time: an empty window'],
+    [withWarm({ schedule: [{ ...win, size: -1 }] }), 'x: pools[0].warmPool.schedule[0].size: must be at least 0'],
+    [withWarm({ schedule: [{ ...win, size: undefined }] }), 'x: pools[0].warmPool.schedule[0].size: required'],
+    [withWarm({ schedule: [{ ...win, timezone: 'Mars/Olympus' }] }), 'x: pools[0].warmPool.schedule[0].timezone: must be an IANA time zone such as "Europe/Berlin"'],
+    [withWarm({ schedule: win }), 'x: pools[0].warmPool.schedule: expected a list, not an object'],
+    [withWarm({ market: 'reserved' }), 'x: pools[0].warmPool.market: must be one of "on-demand", "spot"'],
+  ])('%j: %s', (input, message) => {
+    expect(problem(() => parseConfig(input, 'x'))).toBe(message);
+  });
+
+  it('defaults: no schedule, on-demand; a window gets the UTC time zone', () => {
+    expect(parseConfig(withWarm({})).pools[0]!.warmPool).toMatchObject({ schedule: [], market: 'on-demand' });
+    expect(parseConfig(withWarm({ schedule: [win], market: 'spot' })).pools[0]!.warmPool).toMatchObject({ schedule: [{ ...win, timezone: 'UTC' }], market: 'spot' });
+  });
+});

@@ -6,7 +6,7 @@ import type { Socket } from 'node:net';
  * network and AWS do: answer normally, lose the answer of a call that took effect (forward it,
  * then tell the SDK 500), or accept the request and never answer (a black hole).
  */
-export type ProxyBehaviour = 'forward' | 'forward-then-500' | 'forward-then-hang' | 'hang' | ProxyFailure | ProxyReply;
+export type ProxyBehaviour = 'forward' | 'forward-then-500' | 'forward-then-hang' | 'hang' | ProxyFailure | ProxyReply | ProxyXmlReply | ProxyEdit;
 
 /** Answer with this EC2 error without forwarding (the call never takes effect): what moto cannot produce, e.g. InsufficientInstanceCapacity. */
 export interface ProxyFailure {
@@ -23,10 +23,22 @@ export interface ProxyReply {
   reply: unknown;
 }
 
+/** Answer 200 with this XML body without forwarding (query APIs such as EC2): what moto cannot answer, e.g. a spot request it never recorded. */
+export interface ProxyXmlReply {
+  xml: string;
+}
+
+/** Forward, then rewrite the answer's body: a field moto leaves out, e.g. an instance's SpotInstanceRequestId. */
+export interface ProxyEdit {
+  edit: (body: string) => string;
+}
+
 export interface AwsProxy {
   endpoint: string;
   /** Every AWS action seen, in order (EC2 `Action=`, ECS `X-Amz-Target`). */
   readonly actions: string[];
+  /** Every request, in order, with its body (EC2: form-encoded parameters; ECS: JSON). */
+  readonly requests: { action: string; body: string }[];
   /** Requests accepted and never answered, still open. */
   readonly hanging: number;
   close(): Promise<void>;
@@ -36,6 +48,7 @@ export interface AwsProxy {
 export async function startAwsProxy(target: string, decide: (action: string, seen: number) => ProxyBehaviour = () => 'forward'): Promise<AwsProxy> {
   const to = new URL(target);
   const actions: string[] = [];
+  const requests: { action: string; body: string }[] = [];
   const seen = new Map<string, number>();
   const sockets = new Set<Socket>();
   const held = new Set<ServerResponse>();
@@ -57,10 +70,23 @@ export async function startAwsProxy(target: string, decide: (action: string, see
     const n = seen.get(action) ?? 0;
     seen.set(action, n + 1);
     actions.push(action);
+    requests.push({ action, body: body.toString('utf8') });
     const behaviour = decide(action, n);
     if (behaviour === 'hang') {
       held.add(res);
       res.on('close', () => held.delete(res));
+      return;
+    }
+    if (typeof behaviour === 'object' && 'xml' in behaviour) {
+      res.writeHead(200, { 'content-type': 'text/xml' });
+      res.end(behaviour.xml);
+      return;
+    }
+    if (typeof behaviour === 'object' && 'edit' in behaviour) {
+      const answer = await forward(req, body);
+      const edited = Buffer.from(behaviour.edit(answer.body.toString('utf8')), 'utf8');
+      res.writeHead(answer.status, { ...answer.headers, 'content-length': String(edited.length) });
+      res.end(edited);
       return;
     }
     if (typeof behaviour === 'object' && 'reply' in behaviour) {
@@ -114,6 +140,7 @@ export async function startAwsProxy(target: string, decide: (action: string, see
   return {
     endpoint: `http://127.0.0.1:${port}`,
     actions,
+    requests,
     get hanging() {
       return held.size;
     },

@@ -167,3 +167,18 @@ describe('instance lifecycle: adoption enters where the cloud says', () => {
     expect(d.send({ type: 'TICK', now: T0 })).toBe('draining.stopping');
   });
 });
+
+describe('instance lifecycle: warm spot', () => {
+  const base = { instanceId: 'i-9', launchedAt: T0 - 3600 * S, pricePerHour: 0.05, busy: false };
+  it('an interruption heard while parked (EC2 stopped a stopped spot instance) leaves it parked: no build on it, nothing to drain', () => {
+    const d = drive({ ...base, phase: 'parked' });
+    const before = d.path();
+    expect(d.send({ type: 'SPOT_INTERRUPTION', now: T0 + S, reason: 'forced: spot interruption warning' })).toBe(before);
+    expect(d.types()).toEqual([]);
+  });
+
+  it('an interruption of one started from parked and at work drains it like any spot instance (then terminate cancels its request)', () => {
+    const d = drive({ ...base, phase: 'task-running', busy: true });
+    expect(d.send({ type: 'SPOT_INTERRUPTION', now: T0 + S })).toMatch(/^draining/);
+  });
+});

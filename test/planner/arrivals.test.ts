@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { arrivalRate, emptyHistory, recordArrivals } from '../../src/planner/arrivals.js';
+import { arrivalRate, emptyHistory, recordArrivals, weeklyArrivalRate } from '../../src/planner/arrivals.js';
 
 const H = 3_600_000;
 const DAY0 = Date.UTC(2026, 0, 5); // a Monday, 00:00 UTC
@@ -39,5 +39,27 @@ describe('arrivals: what was seen, by hour of day', () => {
     expect(arrivalRate(h1, 'arm', DAY0 + 14 * H).perSecond * 3600).toBeCloseTo(1, 2);
     expect(arrivalRate(h0, 'default', DAY0 + 14 * H).watchedMs).toBe(0);
     expect(recordArrivals(h1, DAY0, DAY0, { default: 1 })).toBe(h1);
+  });
+});
+
+describe('arrivals: by hour of the week', () => {
+  it.each([
+    // what                                                         records [from h, to h, arrived]                     now (h)        → per hour, watched h
+    ['the same hour a week earlier counts', [[14, 15, 6], [7 * 24 + 14, 7 * 24 + 15, 2]], 14 * 24 + 14.5, 4, 2],
+    ['the same hour on another weekday does not', [[14, 15, 6], [24 + 14, 24 + 15, 2]], 7 * 24 + 14.5, 6, 1],
+    ['four weeks are kept (the hour of day forgets after 14 days)', [[14, 15, 8]], 21 * 24 + 14.5, 8, 1],
+    ['five weeks ago is forgotten', [[14, 15, 8]], 28 * 24 + 14.5, 0, 0],
+  ] as const)('%s', (_what, records, nowH, perHour, watchedH) => {
+    let h = emptyHistory();
+    for (const [from, to, n] of records) h = recordArrivals(h, DAY0 + from * H, DAY0 + to * H - 1, { default: n });
+    const r = weeklyArrivalRate(h, 'default', DAY0 + nowH * H);
+    expect({ perHour: Math.round(r.perSecond * 3600 * 100) / 100, watchedH: Math.round((r.watchedMs / H) * 100) / 100 }).toEqual({ perHour, watchedH });
+  });
+
+  it('the hour of the day still looks back 14 days only, however long the ring', () => {
+    let h = emptyHistory();
+    h = recordArrivals(h, DAY0 + 14 * H, DAY0 + 15 * H - 1, { default: 8 });
+    expect(arrivalRate(h, 'default', DAY0 + (13 * 24 + 14.5) * H).watchedMs).toBeGreaterThan(0);
+    expect(arrivalRate(h, 'default', DAY0 + (14 * 24 + 14.5) * H).watchedMs).toBe(0);
   });
 });

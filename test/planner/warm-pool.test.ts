@@ -84,3 +84,31 @@ describe("warm pool: the 'auto' target", () => {
     expect(r).toEqual({ target: 0, why: 'billed by the period: priming pays a whole period' });
   });
 });
+
+describe("warm pool: 'auto' by hour of the week", () => {
+  const MON = Date.UTC(2026, 0, 5); // a Monday, 00:00 UTC
+  /** `weeks` weeks of 14:00–15:00 watched every day in 5-minute polls: weekdays busy (12 an hour, one burst of 3), weekends quiet. */
+  const weeks = (n: number) => {
+    let h = emptyHistory();
+    for (let d = 0; d < n * 7; d++) {
+      const weekend = d % 7 >= 5;
+      const hourStart = MON + d * 24 * H + 14 * H;
+      for (let k = 0; k < 12; k++) {
+        const arrived = weekend ? 0 : k === 0 ? 3 : k <= 9 ? 1 : 0;
+        h = recordArrivals(h, hourStart + k * 300 * S, hourStart + (k + 1) * 300 * S - 1, { default: arrived });
+      }
+    }
+    return h;
+  };
+  it.each([
+    // what                                                              weeks seen  now (days after the first Monday, h)  → target, sized by
+    ['a Monday after three weeks: that hour of the week (busy)', 3, 21 * 24 + 14.2, 4, 'mon 14:00 UTC'],
+    ['a Saturday in the third week: that hour of the week (quiet), not the busy weekdays', 3, 19 * 24 + 14.2, 0, 'sat 14:00 UTC'],
+    ['a Saturday with one week seen: too little for the hour of the week, the hour of the day instead', 1, 5 * 24 + 14.2, 4, 'hour of day 14:00 UTC'],
+    ['a Sunday before a Monday: the next hour is 00:00 Monday, never watched', 2, 13 * 24 + 23.7, 0, 'too little'],
+  ] as const)('%s', (_what, n, nowH, target, by) => {
+    const r = warmTarget(warm({ size: 'auto' }), 'default', { now: MON + nowH * H, arrivals: weeks(n) }, planner());
+    expect(r.target).toBe(target);
+    expect(r.why).toContain(by);
+  });
+});

@@ -1,4 +1,5 @@
 import {
+  CancelSpotInstanceRequestsCommand,
   CreateTagsCommand,
   DeleteTagsCommand,
   paginateDescribeInstances,
@@ -30,6 +31,8 @@ export interface Ec2Api {
   describeInstances(query: { filters?: Filter[]; instanceIds?: string[] }, signal?: AbortSignal): Promise<Instance[]>;
   terminateInstances(instanceIds: string[], signal?: AbortSignal): Promise<void>;
   describeSpotInstanceRequests(instanceIds: string[], signal?: AbortSignal): Promise<SpotInstanceRequest[]>;
+  /** Warm spot: a persistent request is cancelled before its instance is terminated, or EC2 relaunches it. */
+  cancelSpotInstanceRequests(requestIds: string[], signal?: AbortSignal): Promise<void>;
   /** Warm pool: park (stop) and start one instance. */
   stopInstance(instanceId: string, signal?: AbortSignal): Promise<void>;
   startInstance(instanceId: string, signal?: AbortSignal): Promise<void>;
@@ -67,6 +70,9 @@ export function sdkEc2Api(client: EC2Client, opts: PageSizes = {}): Ec2Api {
       // that has aged out.
       const pages = paginateDescribeSpotInstanceRequests({ client }, { Filters: [{ Name: 'instance-id', Values: instanceIds }] }, send(signal));
       return allPages(pages, (p) => p.SpotInstanceRequests);
+    },
+    async cancelSpotInstanceRequests(requestIds, signal) {
+      await client.send(new CancelSpotInstanceRequestsCommand({ SpotInstanceRequestIds: requestIds }), send(signal));
     },
     async stopInstance(instanceId, signal) {
       await client.send(new StopInstancesCommand({ InstanceIds: [instanceId] }), send(signal));

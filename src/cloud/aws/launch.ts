@@ -58,6 +58,15 @@ export function candidateOf(a: LaunchAttempt): LaunchCandidate | undefined {
   return subnet === undefined ? { instanceType, market } : { instanceType, subnet, market };
 }
 
+/**
+ * A warm-pool member's market: on-demand, or with warm spot, spot first and on-demand when no
+ * spot capacity is found (spot only if the daemon buys only spot).
+ */
+export function warmMarket(req: Pick<LaunchRequest, 'warmSpot'>, market: AwsConfig['market']): AwsConfig['market'] {
+  if (!req.warmSpot) return 'on-demand';
+  return market === 'spot' ? 'spot' : 'spot-then-on-demand';
+}
+
 export function amiFor(cfg: AwsConfig, pool: string, arch: string): string {
   return cfg.pools[pool]?.ami ?? cfg.ami ?? (arch === 'arm64' ? DEFAULT_AMI_ARM64 : DEFAULT_AMI_AMD64);
 }
@@ -87,7 +96,27 @@ export function launchTags(ctx: RunInputContext, market: Market): Tag[] {
     { Key: TAG.market, Value: market },
     // Only on a warm-pool launch: a work launch is tagged exactly as before.
     ...(ctx.req.purpose === 'park' ? [{ Key: TAG.purpose, Value: 'park' }] : []),
+    ...(persistentSpot(ctx, market) ? [{ Key: TAG.spotRequest, Value: 'persistent' }] : []),
   ];
+}
+
+/** A warm spot launch: a persistent request, so the instance can be stopped (parked) and started again. */
+function persistentSpot(ctx: RunInputContext, market: Market): boolean {
+  return market === 'spot' && ctx.req.purpose === 'park' && ctx.req.warmSpot !== undefined;
+}
+
+/**
+ * Spot: a one-time request that terminates on interruption, or for a warm spot member a
+ * persistent one that stops instead (a one-time spot instance cannot be stopped), ending at
+ * the warm pool's maximum age so a forgotten request cannot outlive the member.
+ */
+function marketOptions(ctx: RunInputContext, c: LaunchCandidate): RunInput['InstanceMarketOptions'] {
+  if (c.market !== 'spot') return undefined;
+  const warm = ctx.req.warmSpot;
+  if (persistentSpot(ctx, c.market) && warm) {
+    return { MarketType: 'spot', SpotOptions: { SpotInstanceType: 'persistent', InstanceInterruptionBehavior: 'stop', ValidUntil: new Date(ctx.now + warm.validSeconds * 1000), MaxPrice: ctx.cfg.spotMaxPrice } };
+  }
+  return { MarketType: 'spot', SpotOptions: { SpotInstanceType: 'one-time', InstanceInterruptionBehavior: 'terminate', MaxPrice: ctx.cfg.spotMaxPrice } };
 }
 
 export function runInstancesInput(ctx: RunInputContext, c: LaunchCandidate): RunInput {
@@ -107,13 +136,12 @@ export function runInstancesInput(ctx: RunInputContext, c: LaunchCandidate): Run
     // IMDSv2 only; hop limit 1 keeps bridge-network containers away from the instance role.
     MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled', HttpPutResponseHopLimit: 1 },
     BlockDeviceMappings: [{ DeviceName: cfg.rootDevice, Ebs: { VolumeSize: cfg.volumeSizeGiB, VolumeType: cfg.volumeType as 'gp3', DeleteOnTermination: true } }],
-    InstanceMarketOptions:
-      c.market === 'spot'
-        ? { MarketType: 'spot', SpotOptions: { SpotInstanceType: 'one-time', InstanceInterruptionBehavior: 'terminate', MaxPrice: cfg.spotMaxPrice } }
-        : undefined,
+    InstanceMarketOptions: marketOptions(ctx, c),
     TagSpecifications: [
       { ResourceType: 'instance', Tags: tags },
       { ResourceType: 'volume', Tags: tags },
+      // A warm spot request carries our tags too, so IAM can let us cancel only our own.
+      ...(persistentSpot(ctx, c.market) ? [{ ResourceType: 'spot-instances-request' as const, Tags: tags }] : []),
     ],
   };
 }

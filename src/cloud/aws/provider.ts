@@ -13,7 +13,7 @@ import type { Ec2Api } from './ec2-api.js';
 import type { EcsApi } from './ecs-api.js';
 import { toCloudError } from './errors.js';
 import { agentStateOf, containerInstancesByEc2Id, isRegistered, observeFleet, type ContainerInstanceView, type LaunchSettings } from './fleet.js';
-import { amiFor, attemptOf, candidateOf, instanceTypesFor, launchCandidates, launchWithFallback, runInstancesInput, type LaunchCandidate } from './launch.js';
+import { amiFor, attemptOf, candidateOf, instanceTypesFor, launchCandidates, launchWithFallback, runInstancesInput, warmMarket, type LaunchCandidate } from './launch.js';
 import { TAG, ecsTagValue, tagValue } from './tags.js';
 import { AGENT_CONTAINER, buildTaskDefinition, specHash } from './task-definition.js';
 import { buildUserData } from './user-data.js';
@@ -40,6 +40,9 @@ export function startedByFor(daemonId: string): string {
 }
 
 const GONE_STATES = new Set(['shutting-down', 'terminated']);
+
+/** Launched as warm spot (a persistent request that stops on interruption): it may be parked, and its request is cancelled before a terminate. */
+const isPersistentSpot = (i: Instance) => i.InstanceLifecycle === 'spot' && tagValue(i.Tags, TAG.spotRequest) === 'persistent';
 
 /**
  * CloudProvider for EC2 instances running the CI agent as an ECS task. It carries out what the
@@ -85,8 +88,7 @@ export class AwsCloudProvider implements CloudProvider {
       if (!c) throw new DdaError('CLOUD_FAILED', `launch ${req.key}: cannot repeat a request with no market and instance type`, { key: req.key });
       candidates = [c];
     } else {
-      // A one-time spot instance cannot be stopped: a warm-pool member is on-demand.
-      candidates = launchCandidates(instanceTypesFor(cfg, req.pool), cfg.subnets, park ? 'on-demand' : cfg.market);
+      candidates = launchCandidates(instanceTypesFor(cfg, req.pool), cfg.subnets, park ? warmMarket(req, cfg.market) : cfg.market);
     }
     const onAttempt = req.onAttempt;
     const { instance, candidate } = await launchWithFallback({
@@ -197,6 +199,7 @@ export class AwsCloudProvider implements CloudProvider {
     const inst = await this.ownInstance(instanceId, signal);
     if (!inst) return; // NotFound: already gone
     if (inst.State?.Name !== 'terminated') {
+      await this.cancelPersistentSpot(inst, signal);
       await this.call('TerminateInstances', { instanceId }, () => this.d.ec2.terminateInstances([instanceId], signal), ['CLOUD_NOT_FOUND']).catch((e: unknown) => {
         if (!(e instanceof DdaError && e.code === 'CLOUD_NOT_FOUND')) throw e;
       });
@@ -223,8 +226,8 @@ export class AwsCloudProvider implements CloudProvider {
     const inst = await this.ownInstance(instanceId, signal);
     const state = inst?.State?.Name ?? '';
     if (!inst || GONE_STATES.has(state)) throw new DdaError('CLOUD_NOT_FOUND', `park: instance ${instanceId} is gone`, { instanceId, state });
-    if (inst.InstanceLifecycle === 'spot') {
-      throw new DdaError('CLOUD_FAILED', `park: instance ${instanceId} is a spot instance; only on-demand instances are parked`, { instanceId });
+    if (inst.InstanceLifecycle === 'spot' && !isPersistentSpot(inst)) {
+      throw new DdaError('CLOUD_FAILED', `park: instance ${instanceId} is a one-time spot instance; only on-demand and warm spot (persistent) instances are parked`, { instanceId });
     }
     const parkedTag = tagValue(inst.Tags, TAG.parkedAt);
     if (state === 'stopped' || state === 'stopping') {
@@ -401,6 +404,29 @@ export class AwsCloudProvider implements CloudProvider {
   }
 
   /** The instance if it exists and is ours; undefined if AWS does not know it; throws if it is someone else's. */
+  /**
+   * A warm spot instance's persistent request is cancelled first: terminated under an open
+   * request, EC2 would launch another. The request id is on the instance; failing that, the
+   * requests listed for it. A request already gone (cancelled, expired) is fine.
+   */
+  private async cancelPersistentSpot(inst: Instance, signal?: AbortSignal): Promise<void> {
+    if (!isPersistentSpot(inst)) return;
+    const instanceId = inst.InstanceId!;
+    let ids = inst.SpotInstanceRequestId ? [inst.SpotInstanceRequestId] : [];
+    if (ids.length === 0) {
+      const listed = await this.call('DescribeSpotInstanceRequests', { instanceId }, () => this.d.ec2.describeSpotInstanceRequests([instanceId], signal));
+      ids = listed.filter((r) => r.State !== 'cancelled' && r.State !== 'closed').flatMap((r) => (r.SpotInstanceRequestId ? [r.SpotInstanceRequestId] : []));
+    }
+    if (ids.length === 0) {
+      this.log.warn({ instanceId }, 'terminate: a warm spot instance with no spot request to cancel (already cancelled or expired)');
+      return;
+    }
+    await this.call('CancelSpotInstanceRequests', { instanceId, spotRequests: ids }, () => this.d.ec2.cancelSpotInstanceRequests(ids, signal), ['CLOUD_NOT_FOUND']).catch((e: unknown) => {
+      if (!(e instanceof DdaError && e.code === 'CLOUD_NOT_FOUND')) throw e;
+    });
+    this.log.info({ instanceId, spotRequests: ids }, 'spot request cancelled before terminate');
+  }
+
   private async ownInstance(instanceId: string, signal?: AbortSignal): Promise<Instance | undefined> {
     let found: Instance[];
     try {

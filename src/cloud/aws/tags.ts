@@ -16,6 +16,8 @@ export const TAG = {
   purpose: 'dda:purpose',
   /** ms epoch when the daemon parked (stopped) it; removed when it is started again. */
   parkedAt: 'dda:parked-at',
+  /** `persistent`: a warm spot instance; its spot request is cancelled before it is terminated, or EC2 relaunches it. */
+  spotRequest: 'dda:spot-request',
 } as const;
 
 export function tagValue(tags: readonly Tag[] | undefined, key: string): string | undefined {

@@ -40,6 +40,7 @@ class FakeEc2 implements Ec2Api {
     return [];
   }
   async terminateInstances(): Promise<void> {}
+  async cancelSpotInstanceRequests() {}
   async describeSpotInstanceRequests() {
     return [];
   }
