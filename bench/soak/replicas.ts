@@ -7,7 +7,7 @@ import type { Decision } from '../../src/planner/types.js';
 import { startDaemon, type Daemon } from '../../src/runtime/daemon.js';
 import type { Transition } from '../../src/runtime/lifecycle-log.js';
 import { startReplica, type Replica } from '../../src/runtime/replica.js';
-import { VirtualClock } from '../../src/runtime/virtual-clock.js';
+import { awaitOnVirtualTime, VirtualClock } from '../../src/runtime/virtual-clock.js';
 import { MemoryLeaseStore } from '../../src/sim/lease-store.js';
 import { SimWorld, type SimWorldOptions } from '../../src/sim/sim-world.js';
 import type { TraceJob } from '../../src/sim/trace.js';
@@ -157,12 +157,10 @@ export async function runReplicas(o: ReplicaRunOptions): Promise<SimWorld> {
   });
   const last = acting();
   if (last) o.beforeHalt(last, world);
-  // A halt waits for commands in flight up to their deadline, which runs on the virtual clock:
-  // keep time moving while the replicas halt, or a call that never answers would never end.
-  let halted = false;
-  void Promise.all(processes.filter((p) => !p.dead).map((p) => p.replica.halt())).then(() => (halted = true));
-  await clock.runUntil(clock.now() + (o.config.runtime.commandTimeoutSeconds + o.config.runtime.shutdownTimeoutSeconds) * 1000, () => halted);
-  if (!halted) throw new Error(`the replicas did not halt within the command deadline and the shutdown bound (${o.config.runtime.commandTimeoutSeconds + o.config.runtime.shutdownTimeoutSeconds} s)`);
+  // A halt waits for commands in flight up to their deadline, on the virtual clock.
+  const boundS = o.config.runtime.commandTimeoutSeconds + o.config.runtime.shutdownTimeoutSeconds;
+  const halts = Promise.all(processes.filter((p) => !p.dead).map((p) => p.replica.halt()));
+  if (!(await awaitOnVirtualTime(clock, halts, boundS * 1000))) throw new Error(`the replicas did not halt within the command deadline and the shutdown bound (${boundS} s)`);
   world.finish();
   return world;
 }

@@ -95,3 +95,22 @@ export class VirtualClock implements Clock {
 
 const less = (a: Timer, b: Timer) => a.at < b.at || (a.at === b.at && a.seq < b.seq);
 const settle = () => new Promise<void>((r) => setImmediate(r));
+
+/**
+ * Wait for `work` that may need virtual time — a halt waits for commands in flight up to their
+ * deadline, a timer on this clock. If it is not done once pending promises have settled, move
+ * virtual time on, at most `boundMs`, until it is (a call that never answers then ends at its
+ * deadline, as in real time). Work that needs no time leaves the clock where it was. True when
+ * the work finished within the bound.
+ */
+export async function awaitOnVirtualTime(clock: VirtualClock, work: Promise<unknown>, boundMs: number): Promise<boolean> {
+  let done = false;
+  void work.then(() => {
+    done = true;
+  });
+  for (let i = 0; i < 20 && !done; i++) await settle();
+  if (!done) await clock.runUntil(clock.now() + boundMs, () => done);
+  if (done) await work;
+  return done;
+}
+

@@ -3,7 +3,7 @@ import type { Config } from '../config/config.js';
 import type { Logger } from '../log/logger.js';
 import { startDaemon, type Daemon } from '../runtime/daemon.js';
 import type { Transition } from '../runtime/lifecycle-log.js';
-import { VirtualClock } from '../runtime/virtual-clock.js';
+import { awaitOnVirtualTime, VirtualClock } from '../runtime/virtual-clock.js';
 import type { Decision } from '../planner/types.js';
 import { buildReport, type SimReport } from './report.js';
 import { SimWorld, type SimWorldOptions } from './sim-world.js';
@@ -141,7 +141,8 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
     }
   }
   o.beforeHalt?.(daemon, world);
-  await haltOnVirtualTime(daemon, clock, (o.config.runtime.commandTimeoutSeconds + o.config.runtime.shutdownTimeoutSeconds) * 1000);
+  const boundS = o.config.runtime.commandTimeoutSeconds + o.config.runtime.shutdownTimeoutSeconds;
+  if (!(await awaitOnVirtualTime(clock, daemon.halt(), boundS * 1000))) throw new Error(`the daemon did not halt within its command deadline and shutdown bound (${boundS} s of simulated time)`);
   world.finish();
   const report = buildReport(world.stats, {
     start: o.start,
@@ -154,21 +155,3 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
   });
   return { report, world };
 }
-
-/**
- * A halt waits for commands in flight up to their deadline, and in a replay that deadline is a
- * timer on the virtual clock: if the halt is not done once pending promises have settled, move
- * virtual time on until it is (a call that never answers then ends at its deadline, as in real
- * time). The usual halt needs no time, and the replay's last instant stays where it was.
- */
-async function haltOnVirtualTime(daemon: Daemon, clock: VirtualClock, boundMs: number): Promise<void> {
-  let halted = false;
-  const done = daemon.halt().then(() => {
-    halted = true;
-  });
-  for (let i = 0; i < 20 && !halted; i++) await new Promise<void>((r) => setImmediate(r));
-  if (!halted) await clock.runUntil(clock.now() + boundMs, () => halted);
-  if (!halted) throw new Error(`the daemon did not halt within its command deadline and shutdown bound (${boundMs / 1000} s of simulated time)`);
-  await done;
-}
-
