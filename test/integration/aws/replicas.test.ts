@@ -17,8 +17,9 @@ import { clients, createCluster, droneSpec, failureLogs, testAwsConfig, waitFor,
  * each one sent is known: the standby sends nothing but lease reads.
  */
 const TABLE = 'dda-lease';
-const D = 3_000;
-const P = 1_000;
+// Long enough that a renewal is not missed on a loaded CI runner (3 s lost the lease there).
+const D = 6_000;
+const P = 2_000;
 let moto: MotoRegion;
 let ec2: EC2Client;
 const proxies: AwsProxy[] = [];
