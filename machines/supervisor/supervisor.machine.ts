@@ -171,6 +171,19 @@ function changingKeys(fleet: Record<string, InstanceView>): readonly string[] {
   return keys;
 }
 
+/** A lost launch a describe now shows is an instance like any other: it stops counting as unknown, and its pool may launch again once none is left. */
+function seenLaunches(unknown: Record<string, LaunchUnknown>, adoptedKeys: readonly string[]): Record<string, LaunchUnknown> {
+  let out: Record<string, LaunchUnknown> | null = null;
+  for (const [pool, u] of Object.entries(unknown)) {
+    const keys = u.keys.filter((k) => !adoptedKeys.includes(k));
+    if (keys.length === u.keys.length) continue;
+    out ??= { ...unknown };
+    if (keys.length > 0) out[pool] = { ...u, keys };
+    else delete out[pool];
+  }
+  return out ?? unknown;
+}
+
 const isLive = (v: InstanceView): v is Live => v.phase !== 'terminated';
 
 
@@ -295,6 +308,7 @@ export const supervisorMachine = setup({
       }
       const queue = context.queue;
       let adopted = 0;
+      const adoptedKeys: string[] = [];
       for (const obs of event.snapshot.instances) {
         if (owned.has(obs.instanceId) || launching.has(obs.key)) continue;
         const busy = queue.known && busyAgents(queue.stages).has(obs.instanceId);
@@ -317,9 +331,14 @@ export const supervisorMachine = setup({
         owned.add(obs.instanceId);
         (facts ??= { ...context.facts })[key] = factsOfAdopted(obs, busy);
         adopted++;
+        if (obs.key) adoptedKeys.push(obs.key);
       }
       if (facts) enqueue.assign({ facts });
       if (fleet) enqueue.assign({ fleet, stats: { ...context.stats, adopted: context.stats.adopted + adopted } });
+      if (adoptedKeys.length > 0) {
+        const seen = seenLaunches(context.launchesUnknown, adoptedKeys);
+        if (seen !== context.launchesUnknown) enqueue.assign({ launchesUnknown: seen });
+      }
       if (!facts && !fleet && !told && !timely) quietFleets.set(event.snapshot.instances, { fleet: context.fleet, facts: context.facts });
     }),
 
@@ -350,7 +369,8 @@ export const supervisorMachine = setup({
         enqueue.assign({ launchFailures: { ...context.launchFailures, [pool]: { count, lastAt: event.event.now, reason: event.event.reason, ...(event.event.code === 'CLOUD_THROTTLED' ? { throttled: true } : {}) } } });
         // No answer is not a no: the instance may exist, and a describe may omit it for a while.
         if (event.event.code === 'CLOUD_TIMEOUT' || event.event.code === 'CLOUD_UNAVAILABLE') {
-          enqueue.assign({ launchesUnknown: { ...context.launchesUnknown, [pool]: { until: event.event.now + context.input.goneGraceMs, reason: event.event.reason } } });
+          const keys = [...(context.launchesUnknown[pool]?.keys ?? []).filter((k) => k !== event.key), event.key];
+          enqueue.assign({ launchesUnknown: { ...context.launchesUnknown, [pool]: { until: event.event.now + context.input.goneGraceMs, reason: event.event.reason, keys } } });
         }
       }
       enqueue.sendTo(event.key, event.event);

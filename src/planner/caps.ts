@@ -1,7 +1,7 @@
 import type { PoolSpec } from '../domain/pool.js';
 import { hold, launch } from './decide.js';
 import type { Need } from './sizing.js';
-import type { Decision, HoldCode, InstanceView, PlannerSettings } from './types.js';
+import type { Decision, HoldCode, InstanceView, LaunchUnknown, PlannerSettings } from './types.js';
 
 /** What the whole fleet holds and costs, counting the launches already decided this round. */
 export interface FleetUse {
@@ -12,6 +12,20 @@ export interface FleetUse {
 /** The fleet as it is: every instance, in any pool, counts and costs (the cloud's price when known). */
 export function fleetUse(instances: readonly InstanceView[], pools: readonly PoolSpec[]): FleetUse {
   return { instances: instances.length, spendPerHour: instances.reduce((sum, i) => sum + priceOf(i, pools), 0) };
+}
+
+/**
+ * The use counting launches whose answer was lost: until a describe could list it, each may be
+ * an instance we pay for, in any pool, so the pools planned after it must not buy its room again.
+ */
+export function withUnknownLaunches(use: FleetUse, now: number, unknown: Readonly<Record<string, LaunchUnknown>> | undefined, pools: readonly PoolSpec[]): FleetUse {
+  let { instances, spendPerHour } = use;
+  for (const [name, u] of Object.entries(unknown ?? {})) {
+    if (now >= u.until) continue;
+    instances += u.keys.length;
+    spendPerHour += u.keys.length * (pools.find((p) => p.name === name)?.pricePerHour ?? 0);
+  }
+  return { instances, spendPerHour };
 }
 
 /** The use after a pool's decisions: its launches take room from the pools planned after it. */

@@ -1,6 +1,6 @@
 import type { PoolSpec } from '../domain/pool.js';
 import type { Stage } from '../ports/queue-source.js';
-import { afterLaunches, caps, fleetUse, type FleetUse } from './caps.js';
+import { afterLaunches, caps, fleetUse, withUnknownLaunches, type FleetUse } from './caps.js';
 import { cloudBlind } from './cloud-blind.js';
 import { launchBackoff } from './launch-backoff.js';
 import { launchUnknown } from './launch-unknown.js';
@@ -47,7 +47,7 @@ function withWarmPools(world: World, decided: readonly Decision[], settings: Pla
 function planPools(world: World, stages: readonly Stage[], settings: PlanSettings, fleet: ReadonlyMap<string, readonly InstanceView[]>): Decision[] {
   const work = workByPool(stages, settings.pools, world.instances);
   const out = unmatchedStages(work.unmatched);
-  let use = fleetUse(world.instances, settings.pools);
+  let use = withUnknownLaunches(fleetUse(world.instances, settings.pools), world.now, world.launchesUnknown, settings.pools);
   for (const pool of settings.pools) {
     const decided = planPool(world, pool, fleet.get(pool.name) ?? [], work.byPool.get(pool.name), use, settings.planner);
     use = afterLaunches(use, decided, pool);

@@ -87,10 +87,15 @@ export interface LaunchFailures {
   throttled?: boolean;
 }
 
-/** A launch in this pool whose outcome is unknown (no answer): launches wait until `until`. */
+/**
+ * Launches in this pool whose outcome is unknown (no answer): launches in the pool wait until
+ * `until`, and each of `keys` (the lost launches no describe has shown yet) counts against the
+ * fleet's max and the budget meanwhile, as the instance it may have made.
+ */
 export interface LaunchUnknown {
   until: number;
   reason: string;
+  keys: readonly string[];
 }
 
 export type CloudView = { known: true } | { known: false; since: number; error: string };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { afterLaunches, caps, fleetUse } from '../../src/planner/caps.js';
+import { afterLaunches, caps, fleetUse, withUnknownLaunches } from '../../src/planner/caps.js';
 import type { Need } from '../../src/planner/sizing.js';
 import { briefs, fleet, inst, planner, pool, reasons } from './fixtures.js';
 
@@ -42,5 +42,17 @@ describe('caps: pool max, fleet max, budget', () => {
   it('launches decided for one pool take room from the next', () => {
     const use = afterLaunches({ instances: 1, spendPerHour: 0.5 }, [{ kind: 'launch', pool: 'default', count: 2, reason: '' }, { kind: 'hold', pool: 'default', code: 'at-pool-max', reason: '' }], pool({ pricePerHour: 0.25 }));
     expect(use).toEqual({ instances: 3, spendPerHour: 1 });
+  });
+
+  it.each([
+    // what                                                            unknown (pool: keys, until s)   now s → use
+    ['no lost launch: the fleet as it is', {}, 0, { instances: 1, spendPerHour: 0.5 }],
+    ['a lost launch counts in any pool, at its pool price', { amd: [['k1'], 120] }, 0, { instances: 2, spendPerHour: 0.75 }],
+    ['each lost launch not yet seen counts', { amd: [['k1', 'k2'], 120], arm: [['k3'], 120] }, 0, { instances: 4, spendPerHour: 1.25 }],
+    ['once a describe had the time to list it, it no longer counts', { amd: [['k1'], 120] }, 120, { instances: 1, spendPerHour: 0.5 }],
+  ] as const)('lost launches: %s', (_w, unknown, nowS, expected) => {
+    const lost = Object.fromEntries(Object.entries(unknown).map(([p, [keys, until]]) => [p, { until: until * 1000, reason: 'R', keys }]));
+    const pools = [pool({ name: 'amd', pricePerHour: 0.25 }), pool({ name: 'arm', pricePerHour: 0.25 })];
+    expect(withUnknownLaunches({ instances: 1, spendPerHour: 0.5 }, nowS * 1000, lost, pools)).toEqual(expected);
   });
 });

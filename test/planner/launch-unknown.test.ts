@@ -4,7 +4,7 @@ import type { Need } from '../../src/planner/sizing.js';
 import { S, T0 } from './fixtures.js';
 
 const need = (shortfall: number): Need => ({ wanted: shortfall, active: 0, shortfall, why: 'WHY' });
-const lost = { until: T0 + 120 * S, reason: 'CLOUD_TIMEOUT: launch took longer than 120 s' };
+const lost = { until: T0 + 120 * S, reason: 'CLOUD_TIMEOUT: launch took longer than 120 s', keys: ['k1'] };
 
 describe('a launch whose answer was lost', () => {
   it.each([
