@@ -125,6 +125,11 @@ export class LaunchIntents {
       if (listed.has(intent.key)) {
         this.log.info(facts, 'launch intent: instance found by its key tag (adopted)');
         this.clear(intent.key);
+      } else if (this.o.clock.now() - intent.at >= this.o.staleMs) {
+        // Past its deadline and the describe's grace, an instance it made would be listed: it
+        // made none, and sending it again now would buy for a need long gone.
+        this.log.info(facts, 'launch intent: never listed; forgotten');
+        this.clear(intent.key);
       } else if (!intent.attempt) {
         this.log.info(facts, 'launch intent: the request was never sent (nothing to find)');
         this.clear(intent.key);
@@ -163,6 +168,9 @@ export class LaunchIntents {
     await this.o.store.putIntent(this.o.holder, base, signal);
     this.open.set(req.key, base);
     this.inFlight.add(req.key);
+    // Past its deadline the launch is over for the daemon even if the call never settles: the
+    // intent may then go stale like any other.
+    signal?.addEventListener('abort', () => this.inFlight.delete(req.key), { once: true });
     const outer = req.onAttempt;
     try {
       return await this.inner.launch(

@@ -75,6 +75,37 @@ describe('launch intents', () => {
     expect(await s.store.intents()).toEqual([]);
   });
 
+  it('a launch that never answered: once its deadline aborts it, its intent goes stale; a new holder never sends a stale intent again', async () => {
+    const s = await setup();
+    const pool = s.config.pools[0]!;
+    // The request is lost on the way: the cloud never acts, and no answer ever comes.
+    const lost: CloudProvider = { ...s.world.cloud, launch: (req) => (req.onAttempt?.({ clientToken: req.key, detail: {} }), new Promise(() => {})) };
+    const old = new LaunchIntents(lost, { store: s.store, holder: HOLDER, clock: s.clock, logger: pino({ level: 'silent' }), staleMs: 420_000, goneGraceMs: 120_000 });
+    const ac = new AbortController();
+    void old.cloud.launch({ key: 'hung', pool: 'default', demand: pool.demand, concurrency: 1 }, ac.signal);
+    await new Promise((r) => setImmediate(r));
+    expect((await s.store.intents()).map((i) => i.key)).toEqual(['hung']);
+    // Still in flight: not stale however old.
+    await s.clock.runUntil(s.clock.now() + 500_000);
+    await old.cloud.describe();
+    await old.flushed();
+    expect((await s.store.intents()).map((i) => i.key)).toEqual(['hung']);
+    // Its deadline aborts it: the next describe past the stale bound forgets it.
+    ac.abort();
+    await old.cloud.describe();
+    await old.flushed();
+    expect(await s.store.intents()).toEqual([]);
+
+    // Left in the store by a holder that died (a put with an attempt, an hour ago): forgotten, not sent again.
+    await s.store.putIntent(HOLDER, { key: 'old', pool: 'default', at: s.clock.now(), attempt: { clientToken: 'old', detail: {} } });
+    await s.clock.runUntil(s.clock.now() + 3_600_000);
+    const next = s.intents();
+    expect(await next.recover(s.config.pools)).toBe(true);
+    await next.flushed();
+    expect(s.world.stats.launches).toBe(0);
+    expect(await s.store.intents()).toEqual([]);
+  });
+
   it('intents that cannot be read: not settled (the caller keeps the settling hold)', async () => {
     const s = await setup();
     s.store.unavailable = true;
