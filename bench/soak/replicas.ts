@@ -56,6 +56,8 @@ interface Process {
   ports: FaultyPorts;
   daemon: Daemon | null;
   dead: boolean;
+  /** Its daemon acts: from its start until it is halted or the process is killed. */
+  acting: boolean;
 }
 
 export async function runReplicas(o: ReplicaRunOptions): Promise<SimWorld> {
@@ -76,7 +78,7 @@ export async function runReplicas(o: ReplicaRunOptions): Promise<SimWorld> {
 
   const spawn = (name: string): Process => {
     const ports = o.ports(world);
-    const p = { name, ports, daemon: null, dead: false } as unknown as Process;
+    const p = { name, ports, daemon: null, dead: false, acting: false } as unknown as Process;
     const asHolder =
       <A extends unknown[], T>(what: string, fn: (...a: A) => Promise<T>) =>
       (...a: A): Promise<T> => {
@@ -103,10 +105,15 @@ export async function runReplicas(o: ReplicaRunOptions): Promise<SimWorld> {
       clock,
       logger,
       abortablePolls: false,
-      onTransition: o.onTransition,
+      // What a halted or killed daemon's actors still do (answers timing out while it halts)
+      // is its own fiction, not the fleet's: only the acting daemon's transitions are checked.
+      onTransition: (t) => {
+        if (p.acting) o.onTransition(t);
+      },
       onDecision: o.onDecision,
       lease: { store: processStore(store, () => p.dead), holder: name, ...LEASE },
       startDaemon: (opts) => {
+        p.acting = true;
         const d = startDaemon(opts);
         p.daemon = d;
         o.onDaemon(d);
@@ -115,6 +122,7 @@ export async function runReplicas(o: ReplicaRunOptions): Promise<SimWorld> {
           halt: async () => {
             if (p.daemon === d) {
               p.daemon = null;
+              p.acting = false;
               o.onHalted(d);
             }
             await halt();
@@ -134,6 +142,7 @@ export async function runReplicas(o: ReplicaRunOptions): Promise<SimWorld> {
       const p = processes.find((q) => !q.dead && q.replica.role === 'active');
       if (!p) return;
       p.dead = true;
+      p.acting = false;
       p.ports.kill();
       if (p.daemon) {
         o.onHalted(p.daemon);
