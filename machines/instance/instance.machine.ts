@@ -194,7 +194,11 @@ export const instanceMachine = setup({
           ? input.now + t.terminateRetryMs
           : a.phase === 'parked'
             ? Number.MAX_SAFE_INTEGER
-            : a.launchedAt + t.bootMs;
+            : a.phase === 'registered' || a.phase === 'agent-pending'
+              ? // Its agent starts (or is seen) only now, and may take a build at once, before
+                // this daemon's first poll says so: a boot deadline already past would drain it.
+                Math.max(a.launchedAt, input.now) + t.bootMs
+              : a.launchedAt + t.bootMs;
     return {
       key: input.key,
       pool: input.pool,

@@ -166,6 +166,15 @@ describe('instance lifecycle: adoption enters where the cloud says', () => {
     const d = drive({ ...base, phase: 'booting' });
     expect(d.send({ type: 'TICK', now: T0 })).toBe('draining.stopping');
   });
+
+  it.each([
+    ['registered', 'booting.agent'],
+    ['agent-pending', 'booting.agentPending'],
+  ] as const)('adopted %s long after its launch: its agent starts only now, so the boot deadline runs from the adoption', (phase, path) => {
+    const d = drive({ ...base, phase });
+    expect(d.send({ type: 'TICK', now: T0 + S })).toBe(path);
+    expect(d.send({ type: 'TICK', now: T0 + 600 * S })).toBe('draining.stopping');
+  });
 });
 
 describe('instance lifecycle: warm spot', () => {
