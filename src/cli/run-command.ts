@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import type { Config } from '../config/config.js';
-import { systemClock, type Clock } from '../domain/clock.js';
+import { systemClock, within, type Clock } from '../domain/clock.js';
 import { createLogger } from '../log/logger.js';
 import { describeError, isDdaError } from '../domain/errors.js';
 import { startDaemon, type Daemon, type NoticeOutcome } from '../runtime/daemon.js';
@@ -97,7 +97,7 @@ export async function runDaemon(a: RunArgs): Promise<void> {
       // Commands in flight end by their own deadline; this one bounds the whole shutdown, even
       // if a deadline is longer than the grace the process manager gives before SIGKILL.
       const boundMs = (a.drainOnExit ? DRAIN_ON_EXIT_MS : 0) + rt.shutdownTimeoutSeconds * 1000;
-      void boundedBy(done, boundMs, clock).then((finished) => {
+      void within(clock, done.then(() => true), boundMs, false).then((finished) => {
         const left = running.leftBehind();
         if (finished) logger.info({ instancesLeft: left.instances }, 'stopped');
         else logger.warn({ instancesLeft: left.instances, commandsInFlight: left.commands, shutdownTimeoutSeconds: rt.shutdownTimeoutSeconds }, 'shutdown deadline passed: exiting with commands in flight');
@@ -117,17 +117,6 @@ export async function runDaemon(a: RunArgs): Promise<void> {
 const DRAIN_ON_EXIT_MS = 10 * 60 * 1000;
 
 /** True when `p` settled within `ms`, false when the deadline came first. */
-function boundedBy(p: Promise<unknown>, ms: number, clock: Clock): Promise<boolean> {
-  return new Promise((resolve) => {
-    const t = clock.setTimeout(() => resolve(false), ms);
-    const done = () => {
-      clock.clearTimeout(t);
-      resolve(true);
-    };
-    p.then(done, done);
-  });
-}
-
 /**
  * Development only: a bridge to the Stately inspector on 127.0.0.1, fed by XState's inspection
  * stream (src/cli/inspector.ts). Machine context and events carry no secrets (tokens and agent

@@ -14,3 +14,26 @@ export const systemClock: Clock = {
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
 };
+
+/**
+ * The value of `work` if it settles within `ms` on `clock`, else `timedOut` (the work goes on;
+ * `onTimeout` may abort it). A rejection passes through.
+ */
+export function within<T, U>(clock: Clock, work: Promise<T>, ms: number, timedOut: U, onTimeout?: () => void): Promise<T | U> {
+  return new Promise<T | U>((resolve, reject) => {
+    const t = clock.setTimeout(() => {
+      onTimeout?.();
+      resolve(timedOut);
+    }, ms);
+    work.then(
+      (v) => {
+        clock.clearTimeout(t);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clock.clearTimeout(t);
+        reject(e);
+      },
+    );
+  });
+}

@@ -1,5 +1,5 @@
 import type { PoolConfig } from '../config/config.js';
-import type { Clock } from '../domain/clock.js';
+import { within, type Clock } from '../domain/clock.js';
 import { warmSpotOf } from '../domain/pool.js';
 import { describeError, isDdaError, type ErrorCode } from '../domain/errors.js';
 import type { Logger } from '../log/logger.js';
@@ -87,19 +87,10 @@ export class LaunchIntents {
    */
   async recoverWithin(pools: readonly PoolConfig[], deadlineMs: number): Promise<boolean> {
     const ac = new AbortController();
-    let deadline: unknown;
-    const late = new Promise<boolean>((resolve) => {
-      deadline = this.o.clock.setTimeout(() => {
-        this.log.warn({ deadlineSeconds: deadlineMs / 1000 }, 'launch intents not settled by the command deadline: starting with the settling hold');
-        ac.abort();
-        resolve(false);
-      }, deadlineMs);
+    return within(this.o.clock, this.recover(pools, ac.signal), deadlineMs, false, () => {
+      this.log.warn({ deadlineSeconds: deadlineMs / 1000 }, 'launch intents not settled by the command deadline: starting with the settling hold');
+      ac.abort();
     });
-    try {
-      return await Promise.race([this.recover(pools, ac.signal), late]);
-    } finally {
-      this.o.clock.clearTimeout(deadline);
-    }
   }
 
   /**
