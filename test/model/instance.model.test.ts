@@ -269,7 +269,7 @@ describe('instance lifecycle: every simple path of the real machine', () => {
   for (const [label, input] of inputs) {
     it(`${label}`, () => {
       walk(label, input);
-    }, 120_000);
+    }, 300_000);
   }
 
   it('takes every state and every transition of the definition', () => {
