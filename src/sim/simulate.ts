@@ -144,13 +144,15 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
     return (done = clock.now() >= o.end && settled());
   };
   // Until when polls and ticks may be skipped: -Infinity while anything may change; never past
-  // the end of the window (where the run may stop) nor during a restart or a command.
+  // the end of the window (where the run may stop), nor during a restart or a command.
   let restarts = 0;
   const quietUntil = (): number => {
     const now = clock.now();
     if (restarts > 0 || world.queueDepth.pending > 0 || daemon.interpreter.pending().length > 0) return -Infinity;
     if (!steady(daemon.supervisor.getSnapshot(), now) || !world.answersRepeat()) return -Infinity;
-    return now < o.end ? o.end : Infinity;
+    // Nor past a midnight: progress views report the first instant of each simulated day.
+    const midnight = (Math.floor(now / 86_400_000) + 1) * 86_400_000;
+    return Math.min(midnight, now < o.end ? o.end : Infinity);
   };
   const skip = o.skipQuiet === false ? undefined : quietUntil;
   if (!o.pacer) await clock.runUntil(hardEnd, step, skip);
