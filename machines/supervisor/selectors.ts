@@ -1,7 +1,7 @@
 import type { SnapshotFrom } from 'xstate';
 import type { CloudView, Decision, QueueView } from '../../src/planner/types.js';
 import { hasTag, type InstanceView } from '../instance/view.js';
-import type { SupervisorContext, SupervisorMode, supervisorMachine } from './supervisor.machine.js';
+import { steadyWhileUnchanged, type SupervisorContext, type SupervisorMode, type supervisorMachine } from './supervisor.machine.js';
 
 /**
  * The one way the runtime, the lifecycle log, the status page and the tests read the fleet:
@@ -92,4 +92,12 @@ export function buildsOn(s: SupervisorSnapshot, agent: string): string[] {
   const q = s.context.queue;
   if (!q.known) return [];
   return [...new Set(q.stages.flatMap((st) => (st.agent === agent && st.build !== undefined ? [st.build] : [])))];
+}
+
+/**
+ * Polls and ticks that see what the last ones saw change nothing now or later but the time the
+ * queue was watched (see steadyWhileUnchanged): a replay may skip them until something changes.
+ */
+export function steady(s: SupervisorSnapshot, now: number): boolean {
+  return s.status === 'active' && steadyWhileUnchanged(s.context, modeOf(s), now);
 }

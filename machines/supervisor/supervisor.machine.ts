@@ -6,6 +6,7 @@ import type { InstanceNotice } from '../../src/ports/interruption-source.js';
 import { emptyHistory, recordArrivals, type ArrivalHistory } from '../../src/planner/arrivals.js';
 import { matchPools } from '../../src/planner/match-pools.js';
 import { plan } from '../../src/planner/plan.js';
+import { warmEnabled } from '../../src/planner/warm-pool.js';
 import type { CloudView, Decision, InstanceView as PlannedInstance, LaunchFailures, LaunchUnknown, PlannerSettings, QueueView } from '../../src/planner/types.js';
 import type { InstanceEvent, InstanceInput, InstanceTimeouts } from '../instance/events.js';
 import { instanceMachine, viewOf } from '../instance/instance.machine.js';
@@ -44,7 +45,12 @@ export interface SupervisorInput {
 export type SupervisorEvent =
   | { type: 'FLEET'; snapshot: FleetSnapshot }
   | { type: 'FLEET_UNKNOWN'; at: number; error: string }
-  | { type: 'QUEUE'; snapshot: QueueSnapshot }
+  /**
+   * `repeated`: the queue was polled this many times more just before, every `everyMs`, and
+   * showed what it shows now (a replay on virtual time skipped those polls: they would have
+   * changed nothing but the time the queue was watched, which is counted as they would have).
+   */
+  | { type: 'QUEUE'; snapshot: QueueSnapshot; repeated?: { polls: number; everyMs: number } }
   | { type: 'QUEUE_UNKNOWN'; at: number; error: string }
   /** The cloud's interruption queue said something about an instance (it may not be ours). */
   | { type: 'NOTICE'; at: number; notice: InstanceNotice }
@@ -187,6 +193,54 @@ function seenLaunches(unknown: Record<string, LaunchUnknown>, adoptedKeys: reado
 const isLive = (v: InstanceView): v is Live => v.phase !== 'terminated';
 
 
+/** The planner's decisions on what the supervisor knows, at `now`. */
+function planNow(context: SupervisorContext, now: number, mode: 'running' | 'stopping'): Decision[] {
+  const settleMs = context.input.settleMs ?? 0;
+  return plan(
+    {
+      now,
+      mode,
+      queue: context.queue,
+      instances: liveInstances(context.fleet),
+      launchFailures: context.launchFailures,
+      launchesUnknown: context.launchesUnknown,
+      cloud: context.cloud,
+      settling: { until: context.input.now + settleMs, graceMs: settleMs },
+      arrivals: context.arrivals,
+      ...(context.bootMs !== null ? { bootSeconds: context.bootMs / 1000 } : {}),
+    },
+    { pools: context.input.pools, planner: context.input.planner },
+  );
+}
+
+const steadyOf = new WeakMap<Record<string, InstanceView>, { stages: readonly Stage[]; steady: boolean }>();
+
+/**
+ * True when observations that repeat the last ones, and ticks, change nothing at any later
+ * instant but the time the queue was watched (and the queue snapshot's time): running with
+ * queue and cloud known; no pool with a warm pool; launches not held by the start's settling,
+ * failures or lost answers; every instance running a build (so none has a deadline, an idle
+ * timer or a drain in progress, and each is listed by the describe it was seen in); and the
+ * planner, asked now, decides nothing. In that state no rule depends on the time or on the
+ * arrivals seen: sizing, caps and renewal read only the queue and the fleet, which repeat.
+ * A replay on virtual time skips such polls and ticks (src/sim/simulate.ts).
+ */
+export function steadyWhileUnchanged(context: SupervisorContext, mode: SupervisorMode, now: number): boolean {
+  if (mode !== 'running' || !context.queue.known || !context.cloud.known || context.holds.length > 0) return false;
+  if (now < context.input.now + (context.input.settleMs ?? 0)) return false;
+  for (const _ in context.launchFailures) return false;
+  for (const _ in context.launchesUnknown) return false;
+  if (context.input.pools.some((p) => warmEnabled(p.warmPool))) return false;
+  const stages = context.queue.stages;
+  const memo = steadyOf.get(context.fleet);
+  if (memo && memo.stages === stages) return memo.steady;
+  let steady = true;
+  for (const k in context.fleet) if (context.fleet[k]!.phase !== 'busy') steady = false;
+  steady &&= planNow(context, now, 'running').length === 0;
+  steadyOf.set(context.fleet, { stages, steady });
+  return steady;
+}
+
 export const supervisorMachine = setup({
   types: {
     context: {} as SupervisorContext,
@@ -216,7 +270,18 @@ export const supervisorMachine = setup({
       const fresh = event.snapshot.stages === prev.stages ? [] : freshStages(prev.stages, event.snapshot.stages);
       const byPool: Record<string, number> = {};
       for (const [pool, list] of matchPools(fresh, context.input.pools).byPool) byPool[pool] = list.length;
-      return { queue, arrivals: recordArrivals(context.arrivals, prev.at, event.snapshot.at, byPool) };
+      let arrivals = context.arrivals;
+      let from = prev.at;
+      const r = event.repeated;
+      // Each skipped poll watched from the one before it, as it would have.
+      if (r) {
+        for (let n = r.polls; n >= 1; n--) {
+          const to = event.snapshot.at - n * r.everyMs;
+          arrivals = recordArrivals(arrivals, from, to, {});
+          from = to;
+        }
+      }
+      return { queue, arrivals: recordArrivals(arrivals, from, event.snapshot.at, byPool) };
     }),
     forgetQueue: assign(({ context, event }) => {
       if (event.type !== 'QUEUE_UNKNOWN') return {};
@@ -385,23 +450,7 @@ export const supervisorMachine = setup({
     planAndApply: enqueueActions(({ context, event, enqueue }, p: { mode: 'running' | 'stopping' }) => {
       if (event.type !== 'TICK' && event.type !== 'STOP') return;
       const now = event.now;
-      const instances = liveInstances(context.fleet);
-      const settleMs = context.input.settleMs ?? 0;
-      const decisions = plan(
-        {
-          now,
-          mode: p.mode,
-          queue: context.queue,
-          instances,
-          launchFailures: context.launchFailures,
-          launchesUnknown: context.launchesUnknown,
-          cloud: context.cloud,
-          settling: { until: context.input.now + settleMs, graceMs: settleMs },
-          arrivals: context.arrivals,
-          ...(context.bootMs !== null ? { bootSeconds: context.bootMs / 1000 } : {}),
-        },
-        { pools: context.input.pools, planner: context.input.planner },
-      );
+      const decisions = planNow(context, now, p.mode);
       let seq = context.seq;
       let launched = 0;
       const fleet = { ...context.fleet };

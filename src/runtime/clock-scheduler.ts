@@ -1,5 +1,6 @@
 import { Subscription, type SchedulerAction, type SchedulerLike } from 'rxjs';
 import type { Clock } from '../domain/clock.js';
+import type { Periodic } from './virtual-clock.js';
 
 /**
  * An RxJS scheduler over the injected clock, so poll intervals, retry backoff and timeouts
@@ -14,8 +15,25 @@ export function clockScheduler(clock: Clock): SchedulerLike {
   };
 }
 
+/** A clock that can drop the firings of periodic timers while nothing changes (the simulator's virtual clock). */
+type SkippingClock = Clock & { setTimeout(fn: () => void, ms: number, periodic?: Periodic): unknown };
+
+/**
+ * Firings of a periodic action (re-scheduled by its own work: a poll interval, a tick) that a
+ * virtual clock dropped since the action last ran, with their period: 0 on real time.
+ */
+export function skippedFirings(action: SchedulerAction<unknown>): { firings: number; everyMs: number } {
+  if (!(action instanceof ClockAction)) return { firings: 0, everyMs: 0 };
+  const r = { firings: action.skipped, everyMs: action.periodMs };
+  action.skipped = 0;
+  return r;
+}
+
 class ClockAction<T> extends Subscription implements SchedulerAction<T> {
   private handle: unknown = null;
+  private working = false;
+  skipped = 0;
+  periodMs = 0;
   constructor(
     private readonly clock: Clock,
     private readonly work: (this: SchedulerAction<T>, state?: T) => void,
@@ -26,10 +44,21 @@ class ClockAction<T> extends Subscription implements SchedulerAction<T> {
   schedule(state?: T, delay = 0): Subscription {
     if (this.closed) return this;
     this.cancel();
-    this.handle = this.clock.setTimeout(() => {
+    const fire = () => {
       this.handle = null;
-      if (!this.closed) this.work.call(this, state);
-    }, delay);
+      if (this.closed) return;
+      this.working = true;
+      try {
+        this.work.call(this, state);
+      } finally {
+        this.working = false;
+      }
+    };
+    // Re-scheduled by its own work: periodic, every `delay`.
+    if (this.working && delay > 0) {
+      this.periodMs = delay;
+      this.handle = (this.clock as SkippingClock).setTimeout(fire, delay, { periodMs: delay, onSkip: (n) => (this.skipped += n) });
+    } else this.handle = this.clock.setTimeout(fire, delay);
     return this;
   }
   private cancel(): void {

@@ -1,7 +1,17 @@
 import { Observable, type SchedulerLike, type Subscription } from 'rxjs';
 import type { Clock } from '../domain/clock.js';
+import { skippedFirings } from './clock-scheduler.js';
 
-export type PollOutcome<T> = { ok: true; value: T; startedAt: number } | { ok: false; error: unknown; startedAt: number; attempts: number };
+/**
+ * Polls a virtual clock dropped just before this one, every `everyMs`, while nothing could
+ * change their answer (src/runtime/virtual-clock.ts): they would have answered what this one did.
+ */
+export interface RepeatedPolls {
+  polls: number;
+  everyMs: number;
+}
+
+export type PollOutcome<T> = { ok: true; value: T; startedAt: number; repeated?: RepeatedPolls } | { ok: false; error: unknown; startedAt: number; attempts: number };
 
 export interface PollOptions {
   /** Fixed, or asked again before each wait (e.g. faster while something is changing). */
@@ -40,7 +50,9 @@ export function poll$<T>(fn: (signal: AbortSignal) => Promise<T>, o: PollOptions
   return new Observable<PollOutcome<T>>((sub) => {
     const s = o.scheduler;
     /** The cycle in flight (exhaust: ticks while it runs are dropped). */
-    let cycle: { startedAt: number; attempts: number; failures: number } | null = null;
+    let cycle: { startedAt: number; attempts: number; failures: number; repeated: RepeatedPolls | undefined } | null = null;
+    /** Firings of the interval a virtual clock dropped, not yet told with an answer. */
+    let dropped: RepeatedPolls | undefined;
     /** The attempt in flight: its abort, its timeout, whether it still counts. */
     let attempt: { ac: AbortController | null; settled: boolean; live: boolean; timer: Subscription | null } | null = null;
     let retryTimer: Subscription | null = null;
@@ -89,7 +101,7 @@ export function poll$<T>(fn: (signal: AbortSignal) => Promise<T>, o: PollOptions
           if (!a.live) return;
           endAttempt();
           cycle = null;
-          sub.next({ ok: true, value, startedAt: c.startedAt });
+          sub.next(c.repeated ? { ok: true, value, startedAt: c.startedAt, repeated: c.repeated } : { ok: true, value, startedAt: c.startedAt });
         },
         (e: unknown) => {
           a.settled = true;
@@ -114,10 +126,13 @@ export function poll$<T>(fn: (signal: AbortSignal) => Promise<T>, o: PollOptions
 
     const cycleNow = (): void => {
       if (sub.closed || cycle) return;
-      cycle = { startedAt: o.clock.now(), attempts: 0, failures: 0 };
+      cycle = { startedAt: o.clock.now(), attempts: 0, failures: 0, repeated: dropped };
+      dropped = undefined;
       start();
     };
     const interval = s.schedule(function () {
+      const skipped = skippedFirings(this);
+      if (skipped.firings > 0) dropped = { polls: (dropped?.polls ?? 0) + skipped.firings, everyMs: skipped.everyMs };
       cycleNow();
       if (!sub.closed) this.schedule(undefined, typeof o.periodMs === 'function' ? o.periodMs() : o.periodMs);
     }, 0);

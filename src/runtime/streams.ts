@@ -43,7 +43,7 @@ export function queueEvents$(source: QueueSource, d: StreamDeps, worthWatching: 
         if (failures > 0) log.info({ source: source.kind, failedPolls: failures }, 'queue visible again');
         failures = 0;
         // Stamp with the poll's start: what the queue showed is only known to be true from then.
-        return { type: 'QUEUE', snapshot: { at: r.startedAt, stages: r.value.stages } };
+        return { type: 'QUEUE', snapshot: { at: r.startedAt, stages: r.value.stages }, ...(r.repeated ? { repeated: r.repeated } : {}) };
       }
       if (worthLogging(++failures)) log.warn({ source: source.kind, code: isDdaError(r.error) ? r.error.code : undefined, err: describeError(r.error), failedPolls: failures }, 'queue unknown');
       return { type: 'QUEUE_UNKNOWN', at: r.startedAt, error: describeError(r.error) };

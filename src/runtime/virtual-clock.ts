@@ -5,7 +5,18 @@ interface Timer {
   seq: number;
   fn: () => void;
   cancelled: boolean;
+  /** A periodic poll or tick, re-armed by its own firing every `periodMs`: see `skipQuiet`. */
+  periodic?: Periodic;
 }
+
+/** How a timer re-armed by its own firing every `periodMs` hears of firings dropped by a skip. */
+export interface Periodic {
+  periodMs: number;
+  onSkip?: (firings: number) => void;
+}
+
+/** A common period longer than this (odd, unrelated cadences) is not worth skipping by. */
+const MAX_COMMON_PERIOD_MS = 86_400_000;
 
 /**
  * Virtual time for the simulator and tests: timers fire in (time, creation) order as fast as
@@ -22,8 +33,8 @@ export class VirtualClock implements Clock {
   now(): number {
     return this.t;
   }
-  setTimeout(fn: () => void, ms: number): unknown {
-    const timer: Timer = { at: this.t + Math.max(0, ms), seq: this.seq++, fn, cancelled: false };
+  setTimeout(fn: () => void, ms: number, periodic?: Periodic): unknown {
+    const timer: Timer = { at: this.t + Math.max(0, ms), seq: this.seq++, fn, cancelled: false, ...(periodic ? { periodic } : {}) };
     this.push(timer);
     return timer;
   }
@@ -35,9 +46,11 @@ export class VirtualClock implements Clock {
   }
   /**
    * Fire timers up to `until` (inclusive), stopping early when `stop()` says so.
-   * Returns the time reached.
+   * Returns the time reached. `quietUntil`, asked between instants, says until when (exclusive)
+   * every periodic timer's firing would change nothing but what `onSkip` is told (see
+   * `skipQuiet`); -Infinity when something may change now.
    */
-  async runUntil(until: number, stop: () => boolean = () => false): Promise<number> {
+  async runUntil(until: number, stop: () => boolean = () => false, quietUntil?: () => number): Promise<number> {
     await settle();
     while (this.heap.length > 0 && !stop()) {
       // A cancelled timer (a poll's timeout after the poll answered, a rescheduled interval)
@@ -46,6 +59,7 @@ export class VirtualClock implements Clock {
         this.pop();
         continue;
       }
+      if (quietUntil && this.heap[0]!.periodic) this.skipQuiet(Math.min(until, quietUntil()));
       const next = this.heap[0]!;
       if (next.at > until) break;
       this.t = Math.max(this.t, next.at);
@@ -58,6 +72,43 @@ export class VirtualClock implements Clock {
     }
     if (!stop() && until !== Infinity) this.t = Math.max(this.t, until);
     return this.t;
+  }
+
+  /**
+   * Drop whole rounds of periodic firings before `bound` (and before any other timer: those
+   * are when something changes): every periodic timer moves on by the same k × L, L a common
+   * multiple of their periods, so they keep their phases; each hears how many firings it
+   * missed. They are re-armed in the order they were armed, after every timer there is, as
+   * their last dropped firings would have re-armed them: at an instant shared with another
+   * timer they fire in the order they would have.
+   */
+  private skipQuiet(bound: number): void {
+    const periodic: Timer[] = [];
+    let common = 1;
+    let last = -Infinity;
+    for (const x of this.heap) {
+      if (x.cancelled) continue;
+      if (!x.periodic) {
+        bound = Math.min(bound, x.at);
+        continue;
+      }
+      const p = x.periodic.periodMs;
+      if (!Number.isInteger(p) || p <= 0) return;
+      common = lcm(common, p);
+      if (common > MAX_COMMON_PERIOD_MS) return;
+      last = Math.max(last, x.at);
+      periodic.push(x);
+    }
+    const rounds = Math.floor((bound - last) / common);
+    if (periodic.length === 0 || !(rounds >= 1)) return;
+    const shift = rounds * common;
+    periodic.sort((a, b) => a.seq - b.seq);
+    for (const x of periodic) {
+      x.at += shift;
+      x.seq = this.seq++;
+      x.periodic!.onSkip?.(shift / x.periodic!.periodMs);
+    }
+    this.heap = this.heap.filter((x) => !x.cancelled).sort((a, b) => (less(a, b) ? -1 : 1));
   }
 
   private push(x: Timer): void {
@@ -92,6 +143,9 @@ export class VirtualClock implements Clock {
     return top;
   }
 }
+
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+const lcm = (a: number, b: number) => (a / gcd(a, b)) * b;
 
 const less = (a: Timer, b: Timer) => a.at < b.at || (a.at === b.at && a.seq < b.seq);
 const settle = () => new Promise<void>((r) => setImmediate(r));

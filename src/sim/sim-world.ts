@@ -370,6 +370,7 @@ export class SimWorld {
           if (now >= from && now < to) throw new DdaError('SOURCE_MALFORMED', 'sim: CI server answered something that is not a queue');
         }
         const snapshot = { at: now, stages: w.queueShown() };
+        w.answeredStages = snapshot.stages;
         // Draw only when the fault is on: runs without it keep their random sequence.
         const slow = w.o.faults.slowQueuePollRate ?? 0;
         if (slow > 0 && slow > w.rand()) {
@@ -672,6 +673,22 @@ export class SimWorld {
     if (lag > 0 && this.lastDescribe && lag > this.rand()) return this.lastDescribe;
     this.lastDescribe = this.describeNow();
     return this.lastDescribe;
+  }
+
+  /** The stage list the last queue poll answered. */
+  private answeredStages: Stage[] | null = null;
+
+  /**
+   * The next queue poll and describe would answer what the last ones did, the same lists,
+   * until a timer of the world fires: no fault draws per poll or changes the answers by the
+   * clock, and nothing changed since. (Describing has no effect but keeping its list.)
+   */
+  answersRepeat(): boolean {
+    const f = this.o.faults;
+    if ((f.slowQueuePollRate ?? 0) > 0 || (f.laggingDescribeRate ?? 0) > 0 || (f.queueOutages?.length ?? 0) > 0 || (f.queueGarbage?.length ?? 0) > 0) return false;
+    if (this.answeredStages === null || this.queueShown() !== this.answeredStages) return false;
+    const last = this.lastDescribe?.instances;
+    return last !== undefined && this.describeNow().instances === last;
   }
 
   /** The last describe's list: answered again, the same list, while no instance changed. */

@@ -9,7 +9,7 @@ import { buildReport, type SimReport } from './report.js';
 import { SimWorld, type SimWorldOptions } from './sim-world.js';
 import type { TraceJob } from './trace.js';
 import { pino } from 'pino';
-import { holdsOf, liveCount } from '../../machines/supervisor/selectors.js';
+import { holdsOf, liveCount, steady } from '../../machines/supervisor/selectors.js';
 import { CapsWatch } from './caps-watch.js';
 import { LaunchIntents } from '../runtime/launch-intents.js';
 import { MemoryLeaseStore } from './lease-store.js';
@@ -54,6 +54,15 @@ export interface SimulationOptions {
    * moves the seeded 14-day replay's instance-hours (339.09 → 339.13).
    */
   launchIntents?: boolean;
+  /**
+   * Skip polls and ticks that provably change nothing (default true): while the world's answers
+   * repeat and the supervisor is steady (every agent running a build, or no fleet and no work),
+   * the clock moves on to the next timer of the world (an arrival, a build's end, a boot step)
+   * in whole rounds of the polls' periods. The same supervisor, actors and planner run every
+   * instant that can change anything; the watched time the arrivals history counts is kept as
+   * the skipped polls would have kept it. False: every poll runs (for comparisons).
+   */
+  skipQuiet?: boolean;
   /**
    * The ports each daemon is given, made from the world's (fault injection around them, say).
    * Called once per daemon started. Default: the world's own source and cloud.
@@ -115,9 +124,11 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
   let restarting = Promise.resolve();
   for (const at of o.restartsAt ?? []) {
     clock.setTimeout(() => {
+      restarts++;
       restarting = restarting.then(async () => {
         await daemon.halt();
         daemon = await start();
+        restarts--;
       });
     }, at - o.start);
   }
@@ -132,11 +143,23 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
     onStep?.(world, clock.now());
     return (done = clock.now() >= o.end && settled());
   };
-  if (!o.pacer) await clock.runUntil(hardEnd, step);
+  // Until when polls and ticks may be skipped: -Infinity while anything may change; never past
+  // the end of the window (where the run may stop), nor during a restart or a command.
+  let restarts = 0;
+  const quietUntil = (): number => {
+    const now = clock.now();
+    if (restarts > 0 || world.queueDepth.pending > 0 || daemon.interpreter.pending().length > 0) return -Infinity;
+    if (!steady(daemon.supervisor.getSnapshot(), now) || !world.answersRepeat()) return -Infinity;
+    // Nor past a midnight: progress views report the first instant of each simulated day.
+    const midnight = (Math.floor(now / 86_400_000) + 1) * 86_400_000;
+    return Math.min(midnight, now < o.end ? o.end : Infinity);
+  };
+  const skip = o.skipQuiet === false ? undefined : quietUntil;
+  if (!o.pacer) await clock.runUntil(hardEnd, step, skip);
   else {
     for (let t = clock.now(); !done && t < hardEnd; ) {
       t = Math.min(hardEnd, t + o.pacer.everyMs);
-      await clock.runUntil(t, step);
+      await clock.runUntil(t, step, skip);
       if (!done) await o.pacer.wait(clock.now());
     }
   }
