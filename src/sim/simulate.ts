@@ -60,7 +60,9 @@ export interface SimulationOptions {
    * the clock moves on to the next timer of the world (an arrival, a build's end, a boot step)
    * in whole rounds of the polls' periods. The same supervisor, actors and planner run every
    * instant that can change anything; the watched time the arrivals history counts is kept as
-   * the skipped polls would have kept it. False: every poll runs (for comparisons).
+   * the skipped polls would have kept it. False: every poll runs (for comparisons). Off by
+   * default when `ports` is given: the world vouches only for its own answers, not for faults
+   * injected around them at times it does not know.
    */
   skipQuiet?: boolean;
   /**
@@ -154,7 +156,7 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
     const midnight = (Math.floor(now / 86_400_000) + 1) * 86_400_000;
     return Math.min(midnight, now < o.end ? o.end : Infinity);
   };
-  const skip = o.skipQuiet === false ? undefined : quietUntil;
+  const skip = (o.skipQuiet ?? o.ports === undefined) ? quietUntil : undefined;
   if (!o.pacer) await clock.runUntil(hardEnd, step, skip);
   else {
     for (let t = clock.now(); !done && t < hardEnd; ) {
