@@ -369,6 +369,9 @@ export async function runScenario(s: Scenario, trace?: (line: string) => void): 
         world: worldOpts,
         restartsAt: restarts,
         launchIntents: more?.launchIntents ?? false,
+        // Quiet polls are skipped as in any replay, unless faults are injected around the ports
+        // at times the world does not know (then every poll runs, as the daemon would see them).
+        skipQuiet: !more,
         ports: (w) => {
           const p = ports(w);
           return { source: p.source, cloud: p.cloud };
