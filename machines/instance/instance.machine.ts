@@ -1,4 +1,4 @@
-import { assign, emit, enqueueActions, setup } from 'xstate';
+import { and, assign, emit, enqueueActions, setup } from 'xstate';
 import type { AdoptPhase, InstanceCommand, InstanceEvent, InstanceInput, InstanceTimeouts } from './events.js';
 import type { InstanceReport, InstanceTag, InstanceView, ViewPhase } from './view.js';
 
@@ -133,6 +133,8 @@ export const instanceMachine = setup({
     /** An IDLE that was observed after the drain took effect: nothing can start on the agent any more. */
     idleAfterDrain: ({ context, event }) =>
       event.type === 'IDLE' && context.drainAckAt !== null && event.now >= context.drainAckAt,
+    /** Seen stopped by a look taken after the drain took hold: an older look (a describe that lags) may predate the agent's start. */
+    stoppedAfterDrain: ({ context, event }) => event.type === 'AGENT_STOPPED' && context.drainAckAt !== null && event.now >= context.drainAckAt,
     idleThenPark: ({ context, event }) => context.thenPark && event.type === 'IDLE' && context.drainAckAt !== null && event.now >= context.drainAckAt,
   },
   actions: {
@@ -351,8 +353,8 @@ export const instanceMachine = setup({
           ...DRAIN_WAITING,
           on: {
             AGENT_STOPPED: [
-              { guard: 'thenPark', target: '#instance.parked.parking', actions: { type: 'because', params: { reason: 'agent finished and stopped: parking it' } } },
-              { target: 'terminating', actions: { type: 'because', params: { reason: 'agent finished and stopped' } } },
+              { guard: and(['stoppedAfterDrain', 'thenPark']), target: '#instance.parked.parking', actions: { type: 'because', params: { reason: 'agent finished and stopped: parking it' } } },
+              { guard: 'stoppedAfterDrain', target: 'terminating', actions: { type: 'because', params: { reason: 'agent finished and stopped' } } },
             ],
             IDLE: [
               { guard: { type: 'idleThenPark' }, target: '#instance.parked.parking', actions: ['markIdle', { type: 'because', params: { reason: 'drained: nothing runs on the agent; parking it' } }] },

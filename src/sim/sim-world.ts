@@ -33,11 +33,14 @@ export interface SimFaults {
   slowQueuePollRate?: number;
   /** Delay of a late queue answer, seconds, uniform (default 1–20; past the poll timeout it is lost). */
   slowQueuePollSeconds?: readonly [number, number];
-  /** Fraction of describes that answer what the previous describe answered (eventual consistency: late, and twice). */
+  /** Fraction of describes that answer what the previous describe answered, if at most a minute old (eventual consistency: late, and twice). */
   laggingDescribeRate?: number;
   /** Fraction of starts of a parked instance that fail with a capacity error (its type has no room in its zone now). */
   unparkCapacityRate?: number;
 }
+
+/** How old a lagging describe's answer may be (EC2 and ECS are eventually consistent within seconds). */
+const MAX_DESCRIBE_LAG_MS = 60_000;
 
 /** A time range, seconds; each draw is uniform within it. */
 export type SecondsRange = readonly [number, number];
@@ -670,7 +673,9 @@ export class SimWorld {
 
   private describe(): FleetSnapshot {
     const lag = this.o.faults.laggingDescribeRate ?? 0;
-    if (lag > 0 && this.lastDescribe && lag > this.rand()) return this.lastDescribe;
+    // Late by what eventual consistency takes (seconds), never by what a long blindness lasted:
+    // an answer from before a 20-minute throttle would show an agent started since as stopped.
+    if (lag > 0 && this.lastDescribe && lag > this.rand() && this.clock.now() - this.lastDescribe.at <= MAX_DESCRIBE_LAG_MS) return this.lastDescribe;
     this.lastDescribe = this.describeNow();
     return this.lastDescribe;
   }

@@ -65,6 +65,15 @@ describe('instance lifecycle: a running build is never stopped by a decision', (
     expect(d.send({ type: 'BUSY', now: T0 + 515 * S })).toBe('draining.waiting');
     expect(d.send({ type: 'IDLE', now: T0 + 900 * S })).toBe('draining.terminating');
   });
+
+  it('an agent seen stopped by a look taken before the drain took effect is not taken as finished', () => {
+    const d = drive();
+    d.send(launched(), { type: 'REGISTERED', now: T0 + 60 * S });
+    d.send({ type: 'TICK', now: T0 + 601 * S }, { type: 'DRAIN_STARTED', now: T0 + 900 * S });
+    expect(d.path()).toBe('draining.waiting');
+    expect(d.send({ type: 'AGENT_STOPPED', now: T0 + 899 * S })).toBe('draining.waiting');
+    expect(d.send({ type: 'AGENT_STOPPED', now: T0 + 900 * S })).toBe('draining.terminating');
+  });
 });
 
 describe('instance lifecycle: failure paths', () => {
