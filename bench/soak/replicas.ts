@@ -162,7 +162,7 @@ export async function runReplicas(o: ReplicaRunOptions): Promise<SimWorld> {
     const now = clock.now();
     o.onStep(world, now);
     const d = acting();
-    return now >= o.end && world.allJobsDone && world.liveInstances <= minFleet && d !== null && liveCount(d.supervisor.getSnapshot()) <= minFleet;
+    return now >= o.end && world.allJobsDone && world.atMinimum() && d !== null && liveCount(d.supervisor.getSnapshot()) <= minFleet;
   });
   const last = acting();
   if (last) o.beforeHalt(last, world);

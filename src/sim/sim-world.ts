@@ -218,6 +218,17 @@ export class SimWorld {
   get liveInstances(): number {
     return this.live;
   }
+  /**
+   * Every pool down to its minimum (counting what `liveInstances` counts): a fleet whose total
+   * is at the sum of the minimums may still hold a surplus in one pool and a gap in another.
+   */
+  atMinimum(): boolean {
+    const pools = this.o.pools;
+    if (this.live > pools.reduce((n, p) => n + p.min, 0)) return false;
+    const left = new Map<string, number>();
+    for (const i of this.instances.values()) if (i.up) left.set(i.pool.name, (left.get(i.pool.name) ?? 0) + 1);
+    return pools.every((p) => (left.get(p.name) ?? 0) <= p.min);
+  }
   /** Instances stopping to park or parked. */
   get parkedInstances(): number {
     let n = 0;

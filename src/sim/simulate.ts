@@ -136,7 +136,7 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
   }
   const lastArrival = o.jobs.reduce((m, j) => Math.max(m, j.createdAt), o.start);
   const hardEnd = Math.max(o.end, lastArrival) + (o.tailMs ?? 86_400_000);
-  const settled = () => world.allJobsDone && world.liveInstances <= minFleet && liveCount(daemon.supervisor.getSnapshot()) <= minFleet;
+  const settled = () => world.allJobsDone && world.atMinimum() && liveCount(daemon.supervisor.getSnapshot()) <= minFleet;
   const onStep = o.onStep;
   const caps = new CapsWatch();
   let done = false;
