@@ -4,7 +4,7 @@ import { parseConfig, type Config, type PlannerConfig, type PoolConfig } from '.
 import { waitStats } from '../src/sim/report.js';
 import { simulate } from '../src/sim/simulate.js';
 import type { SimWorld } from '../src/sim/sim-world.js';
-import { readTrace, traceWindow, type TraceJob } from '../src/sim/trace.js';
+import { readTrace, traceSpan, traceWindow, type TraceJob } from '../src/sim/trace.js';
 import { peerPolicy, runPolicy, type PeerSpec } from '../src/sim/peers/index.js';
 import { Sampler, type SeriesPoint } from './sampler.js';
 
@@ -35,6 +35,8 @@ export interface RunSpec {
   billing: Billing;
   trace: string;
   days?: number;
+  /** Days to skip from the trace's first midnight: tune on one part of a trace, check on another. */
+  fromDay?: number;
   seed: number;
   price: number;
   busyDay: [number, number] | null;
@@ -79,10 +81,11 @@ export const BILLING: Record<Billing, PlannerConfig['billing']> = {
 };
 
 const traces = new Map<string, TraceJob[]>();
-export function loadWindow(path: string, days?: number): { jobs: TraceJob[]; start: number; end: number } {
+export function loadWindow(path: string, days?: number, fromDay?: number): { jobs: TraceJob[]; start: number; end: number } {
   let all = traces.get(path);
   if (!all) traces.set(path, (all = readTrace(path)));
-  return traceWindow(all, days !== undefined ? { days } : {});
+  const from = fromDay !== undefined ? traceSpan(all).start + fromDay * 86_400_000 : undefined;
+  return traceWindow(all, { ...(days !== undefined ? { days } : {}), ...(from !== undefined ? { from } : {}) });
 }
 
 export { peakAgents, peerPolicy } from '../src/sim/peers/index.js';
@@ -100,7 +103,7 @@ export function oursConfig(p: Extract<PolicySpec, { kind: 'ours' }>, concurrency
 
 /** Replay the trace through one policy (ours through the real daemon) and measure it. */
 export async function runSpec(spec: RunSpec): Promise<RunResult> {
-  return runWindow(spec, loadWindow(spec.trace, spec.days));
+  return runWindow(spec, loadWindow(spec.trace, spec.days, spec.fromDay));
 }
 
 /** As runSpec, on jobs already loaded (the spec's trace and days are not read). */

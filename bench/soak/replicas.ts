@@ -12,6 +12,7 @@ import { MemoryLeaseStore } from '../../src/sim/lease-store.js';
 import { SimWorld, type SimWorldOptions } from '../../src/sim/sim-world.js';
 import type { TraceJob } from '../../src/sim/trace.js';
 import { liveCount } from '../../machines/supervisor/selectors.js';
+import { ownsEveryLiveInstance } from '../../src/sim/simulate.js';
 import type { FaultyPorts } from './faults.js';
 
 /**
@@ -162,7 +163,7 @@ export async function runReplicas(o: ReplicaRunOptions): Promise<SimWorld> {
     const now = clock.now();
     o.onStep(world, now);
     const d = acting();
-    return now >= o.end && world.allJobsDone && world.atMinimum() && d !== null && liveCount(d.supervisor.getSnapshot()) <= minFleet;
+    return now >= o.end && world.allJobsDone && world.atMinimum() && d !== null && liveCount(d.supervisor.getSnapshot()) <= minFleet && ownsEveryLiveInstance(world, d);
   });
   const last = acting();
   if (last) o.beforeHalt(last, world);

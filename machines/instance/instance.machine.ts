@@ -61,7 +61,7 @@ function place(state: string, phase: ViewPhase, ...tags: InstanceTag[]) {
   };
 }
 const LAUNCHING = place('requested.launching', 'requested', 'capacity', 'changing');
-const BOOTING_INSTANCE = place('booting.instance', 'booting', 'capacity', 'changing', 'cancellable');
+const BOOTING_INSTANCE = place('booting.instance', 'booting', 'capacity', 'changing', 'cancellable', 'registering');
 const BOOTING_AGENT = place('booting.agent', 'booting', 'capacity', 'changing');
 const BOOTING_AGENT_PENDING = place('booting.agentPending', 'booting', 'capacity', 'changing');
 const IDLE = place('task-running.idle', 'idle', 'capacity');
@@ -72,11 +72,11 @@ const DRAIN_WAITING = place('draining.waiting', 'draining', 'changing', 'drain-w
 const TERMINATING = place('draining.terminating', 'draining', 'changing');
 const TERMINATED = place('terminated', 'terminated');
 const PRIMING_LAUNCH = place('priming.launching', 'priming', 'changing');
-const PRIMING_BOOT = place('priming.booting', 'priming', 'changing');
+const PRIMING_BOOT = place('priming.booting', 'priming', 'changing', 'registering');
 const PARKING = place('parked.parking', 'parking', 'changing');
 const PARK_RETRYING = place('parked.retrying', 'parking', 'changing');
 const PARKED = place('parked.ready', 'parked');
-const UNPARKING = place('parked.starting', 'booting', 'capacity', 'changing');
+const UNPARKING = place('parked.starting', 'booting', 'capacity', 'changing', 'registering');
 
 /** The instance as others see it. */
 export function viewOf(c: InstanceContext): InstanceView {

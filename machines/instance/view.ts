@@ -16,10 +16,12 @@ export type ViewPhase = 'requested' | 'booting' | 'idle' | 'busy' | 'draining' |
  * - `changing`: a deadline runs and the cloud is changing under it (it needs ticks, and the
  *   fleet is worth describing often);
  * - `cancellable`: booting with no agent yet, so nothing can run on it;
+ * - `registering`: waiting for its container instance to register (a cold boot, a priming, a
+ *   start from parked): the next step waits on a describe, so the fleet is described fastest;
  * - `drain-waiting`: draining, waiting for proof that nothing runs on it (it hears the
  *   drain-relevant facts on every observation).
  */
-export type InstanceTag = 'capacity' | 'changing' | 'cancellable' | 'drain-waiting';
+export type InstanceTag = 'capacity' | 'changing' | 'cancellable' | 'drain-waiting' | 'registering';
 
 /** The planner's view of an instance (ids, times, price, cancellable), and what people need besides. */
 export interface InstanceView extends Omit<PlannedInstance, 'phase'> {

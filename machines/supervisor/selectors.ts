@@ -46,6 +46,15 @@ export const needsFastPolling = perFleet((fleet) => {
 });
 
 /**
+ * An instance waits for its container instance to register: its agent is started (or, priming,
+ * it is parked) as soon as a describe shows the registration, so describe at the fastest cadence.
+ */
+export const awaitsRegistration = perFleet((fleet) => {
+  for (const k in fleet) if (hasTag(fleet[k]!, 'registering')) return true;
+  return false;
+});
+
+/**
  * The queue is worth polling often: a build runs on one of our agents (its end frees the agent),
  * or a parked instance waits (a new build can start in seconds, once it is seen).
  */

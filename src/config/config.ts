@@ -130,6 +130,13 @@ export const runtimeSchema = strict({
   fleetPollSeconds: z.number().min(0.1).default(30),
   /** Fleet poll period while an instance is launching, booting or draining: a registered instance gets its agent sooner. */
   fleetPollFastSeconds: z.number().min(0.1).default(5),
+  /**
+   * Fleet poll period while an instance waits for its container instance to register (a cold
+   * boot, a priming, a start from parked): its agent starts at the first describe that shows the
+   * registration, and until then a build waits and the instance is billed. Three cheap read
+   * calls a second, well inside EC2's and ECS's read rate limits.
+   */
+  fleetPollRegisteringSeconds: z.number().min(0.1).default(1),
   tickSeconds: z.number().min(0.1).default(30),
   pollTimeoutSeconds: z.number().min(0.1).default(10),
   /** Retries within one poll before it counts as unknown; backoff doubles from retryBaseSeconds. */

@@ -9,6 +9,7 @@ import { queueBlind } from './queue-blind.js';
 import { idleOdds, renewal } from './renewal.js';
 import { settling } from './settling.js';
 import { sizing } from './sizing.js';
+import { surplusBoots } from './surplus-boots.js';
 import { stopping } from './stopping.js';
 import { unmatchedStages } from './unmatched-stages.js';
 import { isWarm, warmPool } from './warm-pool.js';
@@ -59,7 +60,10 @@ function planPools(world: World, stages: readonly Stage[], settings: PlanSetting
 function planPool(world: World, pool: PoolSpec, instances: readonly InstanceView[], work: PoolWork | undefined, use: FleetUse, planner: PlannerSettings): Decision[] {
   if (world.mode === 'stopping') return stopping(pool, instances);
   const need = sizing(pool, work, instances, planner);
-  if (need.shortfall <= 0) return renewal(world.now, pool, instances, need, planner, idleOdds(world, pool.name, planner));
+  if (need.shortfall <= 0) {
+    const odds = idleOdds(world, pool.name, planner);
+    return [...renewal(world.now, pool, instances, need, planner, odds), ...surplusBoots(pool, instances, need, planner, odds)];
+  }
   const wait = launchUnknown(world.now, pool.name, world.launchesUnknown?.[pool.name], need) ?? launchBackoff(world.now, pool.name, world.launchFailures?.[pool.name], need, planner);
   return wait ? [wait] : caps(pool, instances, need, use, planner);
 }

@@ -7,7 +7,7 @@ import type { Decision } from '../planner/types.js';
 import type { CloudProvider } from '../ports/cloud-provider.js';
 import type { IgnoredMessage, InstanceNotice, InterruptionSource } from '../ports/interruption-source.js';
 import type { QueueSource } from '../ports/queue-source.js';
-import { instanceById, liveCount, queueWorthWatching, needsFastPolling } from '../../machines/supervisor/selectors.js';
+import { awaitsRegistration, instanceById, liveCount, queueWorthWatching, needsFastPolling } from '../../machines/supervisor/selectors.js';
 import type { SupervisorEvent, SupervisorMachine } from '../../machines/supervisor/supervisor.machine.js';
 import { clockScheduler } from './clock-scheduler.js';
 import { routeCommands } from './commands.js';
@@ -100,7 +100,7 @@ export function startDaemon(o: DaemonOptions): Daemon {
   const subscription = new Subscription();
   subscription.add(reaper$(cloud, streams).subscribe(logReaped(log)));
   subscription.add(
-    merge(queueEvents$(source, streams, () => queueWorthWatching(supervisor.getSnapshot()), drained), fleetEvents$(cloud, streams, inTransition), ticks$(streams))
+    merge(queueEvents$(source, streams, () => queueWorthWatching(supervisor.getSnapshot()), drained), fleetEvents$(cloud, streams, inTransition, () => awaitsRegistration(supervisor.getSnapshot())), ticks$(streams))
       .pipe(filter(() => supervisor.getSnapshot().status === 'active'))
       .subscribe((e) => observe(e, send, clock)),
   );

@@ -55,12 +55,12 @@ export function queueEvents$(source: QueueSource, d: StreamDeps, worthWatching: 
  * The cloud's view of the fleet, polled: FLEET, or FLEET_UNKNOWN when a describe cycle failed.
  * Describe calls are free; waiting for them is not: poll fast while anything is changing.
  */
-export function fleetEvents$(cloud: CloudProvider, d: StreamDeps, inTransition: () => boolean): Observable<SupervisorEvent> {
+export function fleetEvents$(cloud: CloudProvider, d: StreamDeps, inTransition: () => boolean, registering: () => boolean = () => false): Observable<SupervisorEvent> {
   const { rt, log } = d;
   let failures = 0;
   return poll$((signal) => cloud.describe(signal), {
     ...pollOptions(d),
-    periodMs: () => (inTransition() ? Math.min(rt.fleetPollFastSeconds, rt.fleetPollSeconds) : rt.fleetPollSeconds) * 1000,
+    periodMs: () => (registering() ? Math.min(rt.fleetPollRegisteringSeconds, rt.fleetPollFastSeconds, rt.fleetPollSeconds) : inTransition() ? Math.min(rt.fleetPollFastSeconds, rt.fleetPollSeconds) : rt.fleetPollSeconds) * 1000,
     timeoutError: () => new DdaError('CLOUD_UNAVAILABLE', `${cloud.kind}: describe timed out after ${rt.pollTimeoutSeconds} s`),
   }).pipe(
     map((r): SupervisorEvent => {

@@ -9,7 +9,7 @@ import { buildReport, type SimReport } from './report.js';
 import { SimWorld, type SimWorldOptions } from './sim-world.js';
 import type { TraceJob } from './trace.js';
 import { pino } from 'pino';
-import { holdsOf, liveCount, steady } from '../../machines/supervisor/selectors.js';
+import { holdsOf, instanceById, liveCount, steady } from '../../machines/supervisor/selectors.js';
 import { CapsWatch } from './caps-watch.js';
 import { LaunchIntents } from '../runtime/launch-intents.js';
 import { MemoryLeaseStore } from './lease-store.js';
@@ -78,6 +78,15 @@ export interface SimulationResult {
 }
 
 /**
+ * Every instance up in the world has an actor of this daemon: an instance whose launch answered
+ * too late (and that the next describe adopts) is not a fleet at its minimum yet.
+ */
+export function ownsEveryLiveInstance(world: SimWorld, daemon: Daemon): boolean {
+  const snap = daemon.supervisor.getSnapshot();
+  return world.instanceStates().every((i) => (i.state !== 'pending' && i.state !== 'running') || instanceById(snap, i.id) !== undefined);
+}
+
+/**
  * Replay a trace through the real daemon — streams, supervisor, instance actors, planner —
  * against the simulated CI server and cloud, on virtual time, as fast as the CPU allows.
  * Ends when every job is done and the fleet is at its minimum, or the tail runs out.
@@ -136,7 +145,7 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
   }
   const lastArrival = o.jobs.reduce((m, j) => Math.max(m, j.createdAt), o.start);
   const hardEnd = Math.max(o.end, lastArrival) + (o.tailMs ?? 86_400_000);
-  const settled = () => world.allJobsDone && world.atMinimum() && liveCount(daemon.supervisor.getSnapshot()) <= minFleet;
+  const settled = () => world.allJobsDone && world.atMinimum() && liveCount(daemon.supervisor.getSnapshot()) <= minFleet && ownsEveryLiveInstance(world, daemon);
   const onStep = o.onStep;
   const caps = new CapsWatch();
   let done = false;

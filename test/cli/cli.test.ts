@@ -40,7 +40,9 @@ describe('drone-dynamic-agents --version and --help', () => {
  * --json --logs`), since issue 10's cloud model: a cold launch is a VM start (20–30 s) then a
  * bootstrap (40–90 s), billed from `running`; disks reported as storage_usd; and since issue 10's
  * cut tail: idle agents let go by expected cost, a drain confirmed by an immediate queue poll,
- * the queue polled every 2 s while a build runs. Change it only with a change users are meant to
+ * the queue polled every 2 s while a build runs; since issue 10's second pass: the fleet
+ * described every second while an instance waits for its registration, and boots no longer
+ * needed cancelled. Change it only with a change users are meant to
  * see, and say so in the commit.
  */
 const REFERENCE = {
@@ -53,15 +55,15 @@ const REFERENCE = {
     jobs_completed: 843,
     jobs_killed: 0,
     jobs_killed_by_decision: 0,
-    instance_hours: 339.09,
-    cost_usd: 57.67,
+    instance_hours: 337.31,
+    cost_usd: 57.46,
     storage_usd: 1.13,
-    wait_p50_s: 93.7,
-    wait_p95_s: 121,
-    wait_p99_s: 127,
-    wait_max_s: 133,
+    wait_p50_s: 93,
+    wait_p95_s: 120,
+    wait_p99_s: 125,
+    wait_max_s: 131,
     peak_instances: 12,
-    launches: 830,
+    launches: 842,
     launch_failures: 0,
     parks: 0,
     unparks: 0,
@@ -76,8 +78,8 @@ const REFERENCE = {
       budget: { limit_usd_per_hour: 5, bound_s: 0, jobs_waited: 0 },
     },
   },
-  logLines: 8510,
-  logSha256: 'ea96cde8a635587a3db71ca014b2b7ffd7583cd84b4beccd70836a1a4ea6b37d',
+  logLines: 8731,
+  logSha256: '4ab3fb161af216f502abbf9b318ade1c3dd6230065f04e097436a20f63098c50',
 };
 
 /** Log lines in time order, each instant's lines sorted (lines of one instant have no order to keep). */
@@ -136,7 +138,7 @@ describe('drone-dynamic-agents simulate', () => {
     if (digest !== REFERENCE.logSha256) {
       const dump = join(mkdtempSync(join(tmpdir(), 'dda-')), 'sim14.logs');
       writeFileSync(dump, logText);
-      expect.fail(`the 14-day log lines changed (${lines.length - 1} lines, reference ${REFERENCE.logLines}); this run's lines are in ${dump}: diff them with the same command run on the previous commit`);
+      expect.fail(`the 14-day log lines changed (${lines.length - 1} lines, sha256 ${digest}; reference ${REFERENCE.logLines}, ${REFERENCE.logSha256}); this run's lines are in ${dump}: diff them with the same command run on the previous commit`);
     }
   }, 120_000);
 

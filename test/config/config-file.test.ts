@@ -47,7 +47,7 @@ describe('the settings file is strict', () => {
     [{ pools: [{ name: 'a' }, { nme: 'b' }] }, 'x: unknown key "pools[1].nme" — did you mean "pools[1].name"?'],
     [{ pools: [{ name: 'a', demand: { lables: { gpu: 'yes' } } }] }, 'x: unknown key "pools[0].demand.lables" — did you mean "pools[0].demand.labels"?'],
     [{ pools: [{ name: 'a', warmPool: { sise: 2 } }] }, 'x: unknown key "pools[0].warmPool.sise" — did you mean "pools[0].warmPool.size"?'],
-    [{ runtime: { frobnicate: 1 } }, 'x: unknown key "runtime.frobnicate" (known here: queuePollSeconds, queuePollBusySeconds, fleetPollSeconds, fleetPollFastSeconds, tickSeconds, pollTimeoutSeconds, pollRetries, retryBaseSeconds, commandTimeoutSeconds, shutdownTimeoutSeconds, reapSeconds, reapMaxShare, daemonId)'],
+    [{ runtime: { frobnicate: 1 } }, 'x: unknown key "runtime.frobnicate" (known here: queuePollSeconds, queuePollBusySeconds, fleetPollSeconds, fleetPollFastSeconds, fleetPollRegisteringSeconds, tickSeconds, pollTimeoutSeconds, pollRetries, retryBaseSeconds, commandTimeoutSeconds, shutdownTimeoutSeconds, reapSeconds, reapMaxShare, daemonId)'],
   ])('%j: %s', (input, message) => {
     expect(problem(() => parseConfig(input, 'x'))).toBe(message);
   });

@@ -5,7 +5,7 @@ import { DEFAULT_DEMAND } from '../../src/domain/pool.js';
 import type { ObservedInstance } from '../../src/ports/cloud-provider.js';
 import type { InstanceEvent } from '../../machines/instance/events.js';
 import type { InstanceView } from '../../machines/instance/view.js';
-import { fleetOf, holdsOf, liveCount, modeOf, needsFastPolling, type SupervisorSnapshot } from '../../machines/supervisor/selectors.js';
+import { awaitsRegistration, fleetOf, holdsOf, liveCount, modeOf, needsFastPolling, type SupervisorSnapshot } from '../../machines/supervisor/selectors.js';
 import { supervisorMachine, type SupervisorEmitted, type SupervisorEvent, type SupervisorInput } from '../../machines/supervisor/supervisor.machine.js';
 import { obs, S, T0 } from '../helpers/fleet.js';
 
@@ -82,7 +82,10 @@ describe('supervisor as a pure function of (snapshot, event)', () => {
     // The launch answers i-b, and the instance reports it.
     r = run([{ type: 'RESULT', key: 'dda-t-1', event: { type: 'LAUNCHED', now: T0 + 201 * S, instanceId: 'i-b', launchedAt: T0 + 200 * S, pricePerHour: 0.17 } }], r.snap);
     expect(r.sent).toEqual([{ to: 'dda-t-1', event: expect.objectContaining({ type: 'LAUNCHED', instanceId: 'i-b' }) }]);
-    r = run([report({ ...launching, phase: 'booting', state: 'booting.instance', tags: ['capacity', 'changing', 'cancellable'], cancellable: true, instanceId: 'i-b', launchedAt: T0 + 200 * S })], r.snap);
+    expect(awaitsRegistration(r.snap)).toBe(false);
+    r = run([report({ ...launching, phase: 'booting', state: 'booting.instance', tags: ['capacity', 'changing', 'cancellable', 'registering'], cancellable: true, instanceId: 'i-b', launchedAt: T0 + 200 * S })], r.snap);
+    // Booting, it waits for its registration: the fleet is described at the fastest cadence.
+    expect(awaitsRegistration(r.snap)).toBe(true);
     r = run([fleet(obs({ instanceId: 'i-a', key: 'dda-t-1', agent: 'none', registered: false }), obs({ instanceId: 'i-b', key: 'dda-t-1', agent: 'none', registered: false }))], r.snap);
     expect(r.spawned).toEqual(['adopted-i-a']);
     expect(fleetOf(r.snap).map((v) => [v.key, v.instanceId])).toEqual([
