@@ -133,9 +133,8 @@ export const instanceMachine = setup({
     /** An IDLE that was observed after the drain took effect: nothing can start on the agent any more. */
     idleAfterDrain: ({ context, event }) =>
       event.type === 'IDLE' && context.drainAckAt !== null && event.now >= context.drainAckAt,
-    neverDrained: ({ context }) => context.drainAckAt === null && !context.forced,
     /** Seen stopped by a look taken after the drain took hold: an older look (a describe that lags) may predate the agent's start. */
-    stoppedAfterDrain: ({ context, event }) => event.type === 'AGENT_STOPPED' && context.drainAckAt !== null && event.now >= context.drainAckAt,
+    stoppedAfterDrain: ({ context, event }) => event.type === 'AGENT_STOPPED' && (context.drainAckAt === null /* adopted draining: drained before we came */ || event.now >= context.drainAckAt),
     idleThenPark: ({ context, event }) => context.thenPark && event.type === 'IDLE' && context.drainAckAt !== null && event.now >= context.drainAckAt,
   },
   actions: {
@@ -370,12 +369,6 @@ export const instanceMachine = setup({
           entry: [{ type: 'startDeadline', params: { timeout: 'terminateRetryMs' } }, 'notParking', ...TERMINATING.entry, 'emitTerminate'],
           on: {
             TERMINATE_FAILED: { actions: ['becauseEvent', 'report'] },
-            // Given up on a drain that never took effect, the agent still takes work: a build it
-            // took before the terminate took effect is not ended to save money; drain it again.
-            BUSY: [
-              { guard: 'neverDrained', target: 'stopping', actions: ['markBusy', { type: 'because', params: { reason: 'a build started on the agent before its drain took effect: draining it again' } }, { type: 'startDeadline', params: { timeout: 'drainMs' } }] },
-              { actions: 'markBusy' },
-            ],
             // Re-enter to re-issue the terminate: the instance must never be left running.
             TICK: { guard: 'deadlinePassed', target: 'terminating', reenter: true, actions: { type: 'because', params: { reason: 'terminate not yet effective: retrying' } } },
           },

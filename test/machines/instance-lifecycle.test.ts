@@ -66,19 +66,6 @@ describe('instance lifecycle: a running build is never stopped by a decision', (
     expect(d.send({ type: 'IDLE', now: T0 + 900 * S })).toBe('draining.terminating');
   });
 
-  it('given up on a drain that never took effect, a build the agent takes before the terminate takes effect is drained, not ended', () => {
-    const d = drive();
-    d.send(launched(), { type: 'REGISTERED', now: T0 + 60 * S }, { type: 'AGENT_RUNNING', now: T0 + 70 * S });
-    d.send({ type: 'DRAIN', now: T0 + 100 * S, reason: 'x' }, { type: 'DRAIN_FAILED', now: T0 + 101 * S, reason: 'CLOUD_THROTTLED: slow down' });
-    expect(d.send({ type: 'TICK', now: T0 + 3701 * S })).toBe('draining.terminating');
-    expect(d.send({ type: 'BUSY', now: T0 + 3710 * S })).toBe('draining.stopping');
-    expect(d.types().at(-1)).toBe('drainAgent');
-    // Once the drain took effect, a build still running at its deadline ends with it (the drain deadline is the limit a build gets).
-    expect(d.send({ type: 'DRAIN_STARTED', now: T0 + 3711 * S })).toBe('draining.waiting');
-    expect(d.send({ type: 'IDLE', now: T0 + 3800 * S })).toBe('draining.terminating');
-    expect(d.send({ type: 'BUSY', now: T0 + 3801 * S })).toBe('draining.terminating');
-  });
-
   it('an agent seen stopped by a look taken before the drain took effect is not taken as finished', () => {
     const d = drive();
     d.send(launched(), { type: 'REGISTERED', now: T0 + 60 * S });
