@@ -11,8 +11,7 @@ import { awaitOnVirtualTime, VirtualClock } from '../../src/runtime/virtual-cloc
 import { MemoryLeaseStore } from '../../src/sim/lease-store.js';
 import { SimWorld, type SimWorldOptions } from '../../src/sim/sim-world.js';
 import type { TraceJob } from '../../src/sim/trace.js';
-import { liveCount } from '../../machines/supervisor/selectors.js';
-import { ownsEveryLiveInstance } from '../../src/sim/simulate.js';
+import { atRest } from '../../src/sim/simulate.js';
 import type { FaultyPorts } from './faults.js';
 
 /**
@@ -163,7 +162,7 @@ export async function runReplicas(o: ReplicaRunOptions): Promise<SimWorld> {
     const now = clock.now();
     o.onStep(world, now);
     const d = acting();
-    return now >= o.end && world.allJobsDone && world.atMinimum() && d !== null && liveCount(d.supervisor.getSnapshot()) <= minFleet && ownsEveryLiveInstance(world, d);
+    return now >= o.end && d !== null && atRest(world, d, minFleet);
   });
   const last = acting();
   if (last) o.beforeHalt(last, world);

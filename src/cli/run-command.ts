@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import type { Config } from '../config/config.js';
-import { systemClock, within, type Clock } from '../domain/clock.js';
+import { systemClock, within } from '../domain/clock.js';
 import { createLogger } from '../log/logger.js';
 import { describeError, isDdaError } from '../domain/errors.js';
 import { startDaemon, type Daemon, type NoticeOutcome } from '../runtime/daemon.js';
@@ -116,7 +116,6 @@ export async function runDaemon(a: RunArgs): Promise<void> {
 /** `--drain-on-exit`: how long the fleet gets to drain to zero before it is left to the next daemon. */
 const DRAIN_ON_EXIT_MS = 10 * 60 * 1000;
 
-/** True when `p` settled within `ms`, false when the deadline came first. */
 /**
  * Development only: a bridge to the Stately inspector on 127.0.0.1, fed by XState's inspection
  * stream (src/cli/inspector.ts). Machine context and events carry no secrets (tokens and agent

@@ -78,12 +78,14 @@ export interface SimulationResult {
 }
 
 /**
- * Every instance up in the world has an actor of this daemon: an instance whose launch answered
- * too late (and that the next describe adopts) is not a fleet at its minimum yet.
+ * A run may end here: every job done, every pool at its minimum (in the world and in the
+ * daemon's fleet), and every instance up owned by an actor of the daemon (one whose launch
+ * answered too late, and that the next describe adopts, is not a fleet at its minimum yet).
  */
-export function ownsEveryLiveInstance(world: SimWorld, daemon: Daemon): boolean {
+export function atRest(world: SimWorld, daemon: Daemon, minFleet: number): boolean {
+  if (!world.allJobsDone || !world.atMinimum()) return false;
   const snap = daemon.supervisor.getSnapshot();
-  return world.instanceStates().every((i) => (i.state !== 'pending' && i.state !== 'running') || instanceById(snap, i.id) !== undefined);
+  return liveCount(snap) <= minFleet && world.instanceStates().every((i) => (i.state !== 'pending' && i.state !== 'running') || instanceById(snap, i.id) !== undefined);
 }
 
 /**
@@ -145,7 +147,7 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
   }
   const lastArrival = o.jobs.reduce((m, j) => Math.max(m, j.createdAt), o.start);
   const hardEnd = Math.max(o.end, lastArrival) + (o.tailMs ?? 86_400_000);
-  const settled = () => world.allJobsDone && world.atMinimum() && liveCount(daemon.supervisor.getSnapshot()) <= minFleet && ownsEveryLiveInstance(world, daemon);
+  const settled = () => atRest(world, daemon, minFleet);
   const onStep = o.onStep;
   const caps = new CapsWatch();
   let done = false;
