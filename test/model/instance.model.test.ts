@@ -4,6 +4,7 @@ import { createTestModel } from 'xstate/graph';
 import type { AdoptPhase, InstanceCommand, InstanceEvent, InstanceInput } from '../../machines/instance/events.js';
 import { instanceMachine, stateLabel, viewOf } from '../../machines/instance/instance.machine.js';
 import type { InstanceReport, InstanceView } from '../../machines/instance/view.js';
+import { HANG_TIMEOUT_MS } from '../helpers/property.js';
 import { CoverageRecorder } from './coverage.js';
 
 /**
@@ -269,7 +270,7 @@ describe('instance lifecycle: every simple path of the real machine', () => {
   for (const [label, input] of inputs) {
     it(`${label}`, () => {
       walk(label, input);
-    }, 300_000);
+    }, HANG_TIMEOUT_MS);
   }
 
   it('takes every state and every transition of the definition', () => {
@@ -286,7 +287,7 @@ describe('instance lifecycle: every simple path of the real machine', () => {
     );
     expect(m.states, 'state nodes no path reached').toEqual([]);
     expect(m.edges, 'transitions no path took').toEqual([]);
-  }, 300_000);
+  }, HANG_TIMEOUT_MS);
 });
 
 describe('the coverage check itself', () => {

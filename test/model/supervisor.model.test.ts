@@ -6,6 +6,7 @@ import { DEFAULT_DEMAND } from '../../src/domain/pool.js';
 import type { FleetSnapshot, ObservedInstance } from '../../src/ports/cloud-provider.js';
 import { fleetOf, liveCount } from '../../machines/supervisor/selectors.js';
 import { supervisorMachine, type SupervisorEmitted, type SupervisorEvent, type SupervisorInput } from '../../machines/supervisor/supervisor.machine.js';
+import { HANG_TIMEOUT_MS } from '../helpers/property.js';
 import { CoverageRecorder } from './coverage.js';
 
 /**
@@ -200,7 +201,7 @@ describe('supervisor: shortest path to every (state, incoming transition) of the
         p.steps.map((s) => abs(s.state as Snap)),
       );
     }
-  }, 120_000);
+  }, HANG_TIMEOUT_MS);
 
   it('takes every state and every transition of the definition', () => {
     const m = coverage.missing(supervisorMachine);

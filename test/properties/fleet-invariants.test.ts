@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { assertProperty } from '../helpers/property.js';
+import { assertProperty, HANG_GUARD_MS, HANG_TIMEOUT_MS } from '../helpers/property.js';
 import { checkScenario, scenarioArb, totals } from '../../bench/soak/check.js';
 
 /**
@@ -13,7 +13,6 @@ import { checkScenario, scenarioArb, totals } from '../../bench/soak/check.js';
 // Each property must complete its runs: one cut short by the time limit fails (assertProperty).
 const scale = Number(process.env.DDA_FC_SCALE ?? 1);
 const RUNS = { faults: Math.round(200 * scale), restarts: Math.round(120 * scale) };
-const TIME_LIMIT_MS = 110_000 * scale;
 const counts: Record<string, number> = {};
 
 async function holds(name: string, s: Parameters<typeof checkScenario>[0]): Promise<boolean> {
@@ -24,18 +23,18 @@ async function holds(name: string, s: Parameters<typeof checkScenario>[0]): Prom
 }
 
 describe('fleet invariants under faults (fast-check, simulator)', () => {
-  it('pool/fleet max and budget, no busy agent drained, wind-down to minimum, no leak, every job done, nothing done blind', { timeout: 120_000 * scale }, async () => {
+  it('pool/fleet max and budget, no busy agent drained, wind-down to minimum, no leak, every job done, nothing done blind', { timeout: HANG_TIMEOUT_MS }, async () => {
     await assertProperty(
       fc.asyncProperty(scenarioArb({ restarts: { min: 0, max: 1 }, faults: true }), (s) => holds('faults', s)),
-      { numRuns: RUNS.faults, timeLimitMs: TIME_LIMIT_MS },
+      { numRuns: RUNS.faults, timeLimitMs: HANG_GUARD_MS },
     );
     expect(counts.faults).toBeGreaterThanOrEqual(RUNS.faults);
   });
 
-  it('the same across daemon restarts mid-lifecycle: the new supervisor adopts the fleet from its tags', { timeout: 120_000 * scale }, async () => {
+  it('the same across daemon restarts mid-lifecycle: the new supervisor adopts the fleet from its tags', { timeout: HANG_TIMEOUT_MS }, async () => {
     await assertProperty(
       fc.asyncProperty(scenarioArb({ restarts: { min: 1, max: 3 }, faults: true }), (s) => holds('restarts', s)),
-      { numRuns: RUNS.restarts, timeLimitMs: TIME_LIMIT_MS },
+      { numRuns: RUNS.restarts, timeLimitMs: HANG_GUARD_MS },
     );
     expect(counts.restarts).toBeGreaterThanOrEqual(RUNS.restarts);
   });

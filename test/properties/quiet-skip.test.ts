@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { assertProperty } from '../helpers/property.js';
+import { assertProperty, HANG_GUARD_MS, HANG_TIMEOUT_MS } from '../helpers/property.js';
 import { configOf, faultsOf, jobsOf, MIN, scenarioArb, T0, type Scenario } from '../../bench/soak/scenario.js';
 import { simulate } from '../../src/sim/simulate.js';
 
@@ -34,7 +34,7 @@ async function replay(s: Scenario, skipQuiet: boolean) {
 
 describe('skipping quiet polls changes nothing', () => {
   const instants = { skipped: 0, every: 0 };
-  it('the same decisions, transitions and report with and without skipping', { timeout: 120_000 }, async () => {
+  it('the same decisions, transitions and report with and without skipping', { timeout: HANG_TIMEOUT_MS }, async () => {
     await assertProperty(
       fc.asyncProperty(fc.oneof(scenarioArb({ restarts: { min: 0, max: 1 }, faults: false, horizonMin: 600 }), scenarioArb({ restarts: { min: 0, max: 1 }, faults: true, horizonMin: 600 })), async (s) => {
         const [skipped, every] = [await replay(s, true), await replay(s, false)];
@@ -43,7 +43,7 @@ describe('skipping quiet polls changes nothing', () => {
         instants.skipped += skipped.instants;
         instants.every += every.instants;
       }),
-      { numRuns: 40, timeLimitMs: 100_000 },
+      { numRuns: 40, timeLimitMs: HANG_GUARD_MS },
     );
     // Not vacuous: the skipping replays ran far fewer instants.
     console.log(`quiet skip: ${instants.skipped} instants with skipping, ${instants.every} without`);

@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { emptyTally, runSoakScenario } from '../../bench/soak/batch.js';
 import { FAULT_KINDS } from '../../bench/soak/scenario.js';
+import { HANG_GUARD_MS, HANG_TIMEOUT_MS } from '../helpers/property.js';
 
 /**
  * A sample of `npm run soak`: the same scenarios (seed, number) through the same runner and
@@ -10,14 +11,13 @@ import { FAULT_KINDS } from '../../bench/soak/scenario.js';
  */
 const SEED = Number(process.env.DDA_SOAK_SEED ?? 20251103);
 const RUNS = Math.round(200 * Number(process.env.DDA_FC_SCALE ?? 1));
-const TIME_LIMIT_MS = 150_000 * Number(process.env.DDA_FC_SCALE ?? 1);
 const tally = emptyTally();
 
 describe('soak sample (bench/soak, simulator)', () => {
-  it(`${RUNS} random fault scenarios hold every invariant`, { timeout: TIME_LIMIT_MS + 30_000 }, async () => {
+  it(`${RUNS} random fault scenarios hold every invariant`, { timeout: HANG_TIMEOUT_MS }, async () => {
     const t0 = Date.now();
     for (let k = 0; k < RUNS; k++) {
-      if (Date.now() - t0 > TIME_LIMIT_MS) throw new Error(`soak sample cut short by its ${TIME_LIMIT_MS} ms time limit after ${k} of ${RUNS} scenarios`);
+      if (Date.now() - t0 > HANG_GUARD_MS) throw new Error(`soak sample cut short by its ${HANG_GUARD_MS} ms time limit after ${k} of ${RUNS} scenarios`);
       await runSoakScenario(SEED, k, tally);
     }
     expect(tally.scenarios).toBe(RUNS);
