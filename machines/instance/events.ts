@@ -18,7 +18,8 @@ export type InstanceEvent =
   | { type: 'REGISTERED'; now: number }
   | { type: 'AGENT_RUNNING'; now: number }
   | { type: 'AGENT_STOPPED'; now: number }
-  | { type: 'BUSY'; now: number }
+  /** `reason`: said when the build is only possible (the queue cannot be read), not seen. */
+  | { type: 'BUSY'; now: number; reason?: string }
   | { type: 'IDLE'; now: number }
   /**
    * The infrastructure is taking the instance: a spot interruption (seen by describe or the

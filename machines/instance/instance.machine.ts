@@ -66,10 +66,11 @@ const BOOTING_AGENT = place('booting.agent', 'booting', 'capacity', 'changing');
 const BOOTING_AGENT_PENDING = place('booting.agentPending', 'booting', 'capacity', 'changing');
 const IDLE = place('task-running.idle', 'idle', 'capacity');
 const BUSY = place('task-running.busy', 'busy', 'capacity');
-const DRAIN_STOPPING = place('draining.stopping', 'draining', 'changing');
-const DRAIN_RETRYING = place('draining.retrying', 'draining', 'changing');
+const DRAIN_STOPPING = place('draining.stopping', 'draining', 'changing', 'undrained');
+const DRAIN_RETRYING = place('draining.retrying', 'draining', 'changing', 'undrained');
 const DRAIN_WAITING = place('draining.waiting', 'draining', 'changing', 'drain-waiting');
 const TERMINATING = place('draining.terminating', 'draining', 'changing');
+const ABANDONING = place('draining.abandoning', 'draining', 'changing', 'undrained');
 const TERMINATED = place('terminated', 'terminated');
 const PRIMING_LAUNCH = place('priming.launching', 'priming', 'changing');
 const PRIMING_BOOT = place('priming.booting', 'priming', 'changing', 'registering');
@@ -102,6 +103,13 @@ export function viewOf(c: InstanceContext): InstanceView {
 }
 
 type E = InstanceEvent;
+
+/**
+ * The drain deadline passed before the drain took effect, with no build on the agent: end it.
+ * Its agent may still take a build until the terminate lands, so it is abandoned rather than
+ * terminated.
+ */
+const GIVE_UP_DRAIN = { guard: 'drainGivenUp', target: 'abandoning', actions: { type: 'because', params: { reason: 'drain deadline passed before the drain took effect' } } } as const;
 const withNow = (e: E | { type: string }): number | null => ('now' in e && typeof e.now === 'number' ? e.now : null);
 
 export const instanceMachine = setup({
@@ -120,11 +128,13 @@ export const instanceMachine = setup({
     isBusy: ({ context }) => context.busy,
     /**
      * A drain that has not taken effect yet (the call keeps failing) leaves the agent taking
-     * work: a build it took meanwhile must not be ended by our deadline — only by force.
+     * work: a build it took meanwhile is never ended by our deadline. Not even on an instance
+     * the infrastructure is taking (forced): the cloud ends it if it must, and a rebalance
+     * recommendation may never be followed by an interruption.
      */
     drainGivenUp: ({ context, event }) => {
       const now = withNow(event);
-      return now !== null && now >= context.deadline && (!context.busy || context.forced);
+      return now !== null && now >= context.deadline && !context.busy;
     },
     adoptedAs: ({ context }, p: { phase: AdoptPhase }) => context.adoptPhase === p.phase,
     adoptedBusy: ({ context }) => context.adoptPhase === 'task-running' && context.busy,
@@ -166,6 +176,9 @@ export const instanceMachine = setup({
     })),
     because: assign((_, p: { reason: string }) => ({ reason: p.reason })),
     becauseEvent: assign(({ event }) => ({ reason: 'reason' in event ? event.reason : event.type })),
+    buildBeforeDrain: assign(({ event }) => ({
+      reason: `${event.type === 'BUSY' && event.reason ? event.reason : 'a build started on the agent'} before its drain took effect: draining it again`,
+    })),
     forcedBecause: assign((_, p: { reason: string }) => ({ reason: p.reason, forced: true })),
     /** The notice's own reason when it has one (rebalance, maintenance), else `p.reason`. */
     forcedByInfrastructure: assign(({ event }, p: { reason: string }) => ({ reason: event.type === 'SPOT_INTERRUPTION' && event.reason ? event.reason : p.reason, forced: true })),
@@ -337,16 +350,13 @@ export const instanceMachine = setup({
             // The builds on the agent get the whole drain deadline from when it stopped taking work.
             DRAIN_STARTED: { target: 'waiting', actions: ['ackDrain', { type: 'startDeadline', params: { timeout: 'drainMs' } }] },
             DRAIN_FAILED: { target: 'retrying', actions: 'becauseEvent' },
-            TICK: { guard: 'drainGivenUp', target: 'terminating', actions: { type: 'because', params: { reason: 'drain deadline passed' } } },
+            TICK: GIVE_UP_DRAIN,
           },
         },
         retrying: {
           ...DRAIN_RETRYING,
           on: {
-            TICK: [
-              { guard: 'drainGivenUp', target: 'terminating', actions: { type: 'because', params: { reason: 'drain deadline passed' } } },
-              { target: 'stopping' },
-            ],
+            TICK: [GIVE_UP_DRAIN, { target: 'stopping' }],
           },
         },
         waiting: {
@@ -361,6 +371,25 @@ export const instanceMachine = setup({
               { guard: 'idleAfterDrain', target: 'terminating', actions: ['markIdle', { type: 'because', params: { reason: 'drained: nothing runs on the agent' } }] },
             ],
             TICK: { guard: 'deadlinePassed', target: 'terminating', actions: { type: 'because', params: { reason: 'drain deadline passed' } } },
+          },
+        },
+        /**
+         * Ending an instance whose drain never took effect (the drain call kept failing): its
+         * agent still takes work, so a build seen on it before the terminate lands sends it back
+         * to draining. The build must not pay for a throttled API (soak seed 9 #1524, seed 11
+         * #56, #191, #3980, #7768: a terminate retried through a throttle killed the build the
+         * agent took meanwhile). A state of its own, so no guard in terminating reads context.
+         */
+        abandoning: {
+          tags: ABANDONING.tags,
+          entry: [{ type: 'startDeadline', params: { timeout: 'terminateRetryMs' } }, 'notParking', ...ABANDONING.entry, 'emitTerminate'],
+          on: {
+            BUSY: {
+              target: 'stopping',
+              actions: ['markBusy', 'buildBeforeDrain', { type: 'startDeadline', params: { timeout: 'drainMs' } }],
+            },
+            TERMINATE_FAILED: { actions: ['becauseEvent', 'report'] },
+            TICK: { guard: 'deadlinePassed', target: 'abandoning', reenter: true, actions: { type: 'because', params: { reason: 'terminate not yet effective: retrying' } } },
           },
         },
         terminating: {

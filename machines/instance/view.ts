@@ -19,9 +19,11 @@ export type ViewPhase = 'requested' | 'booting' | 'idle' | 'busy' | 'draining' |
  * - `registering`: waiting for its container instance to register (a cold boot, a priming, a
  *   start from parked): the next step waits on a describe, so the fleet is described fastest;
  * - `drain-waiting`: draining, waiting for proof that nothing runs on it (it hears the
- *   drain-relevant facts on every observation).
+ *   drain-relevant facts on every observation);
+ * - `undrained`: draining, but the drain has not taken effect: its agent may still take work,
+ *   so while the CI queue cannot be read it is told a build may run on it.
  */
-export type InstanceTag = 'capacity' | 'changing' | 'cancellable' | 'drain-waiting' | 'registering';
+export type InstanceTag = 'capacity' | 'changing' | 'cancellable' | 'drain-waiting' | 'registering' | 'undrained';
 
 /** The planner's view of an instance (ids, times, price, cancellable), and what people need besides. */
 export interface InstanceView extends Omit<PlannedInstance, 'phase'> {

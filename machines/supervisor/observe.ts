@@ -104,6 +104,17 @@ export function queueEvents(view: InstanceView, prev: Facts, busy: boolean, at: 
   return { events: [{ type: busy ? 'BUSY' : 'IDLE', now: at }], facts: busy === prev.busy ? prev : { ...prev, busy } };
 }
 
+/**
+ * The queue cannot be read: an agent whose drain has not taken effect may have taken a build we
+ * cannot see, so it is told one may run (once, until a readable queue says otherwise) — its drain
+ * is then never given up for a terminate that could kill that build. Other agents hear nothing:
+ * an idle agent must stay drainable while the daemon is blind.
+ */
+export function blindQueueEvents(view: InstanceView, prev: Facts, at: number): { events: InstanceEvent[]; facts: Facts } {
+  if (prev.busy || !hasTag(view, 'undrained')) return NOTHING_NEW(prev);
+  return { events: [{ type: 'BUSY', now: at, reason: 'the CI queue cannot be read: a build may run on the agent' }], facts: { ...prev, busy: true } };
+}
+
 const NO_EVENTS: InstanceEvent[] = [];
 const NOTHING_NEW = (facts: Facts) => ({ events: NO_EVENTS, facts });
 

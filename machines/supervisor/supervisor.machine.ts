@@ -11,7 +11,7 @@ import type { CloudView, Decision, InstanceView as PlannedInstance, LaunchFailur
 import type { InstanceEvent, InstanceInput, InstanceTimeouts } from '../instance/events.js';
 import { instanceMachine, viewOf } from '../instance/instance.machine.js';
 import { hasTag, type InstanceReport, type InstanceView, type ViewPhase } from '../instance/view.js';
-import { adoptFactsOf, busyAgents, factsOfAdopted, fleetEvents, indexFleet, NO_FACTS, noticeEvents, queueEvents, type Facts } from './observe.js';
+import { adoptFactsOf, blindQueueEvents, busyAgents, factsOfAdopted, fleetEvents, indexFleet, NO_FACTS, noticeEvents, queueEvents, type Facts } from './observe.js';
 
 /**
  * The fleet's supervisor: adopts what the cloud shows on start, then on every observation
@@ -190,6 +190,21 @@ function seenLaunches(unknown: Record<string, LaunchUnknown>, adoptedKeys: reado
   return out ?? unknown;
 }
 
+/**
+ * A describe taken at or after a loss's `until` (the consistency grace after the launch's answer
+ * was lost) has answered without listing its instances: they were never made. Only a describe
+ * ends the loss, never the time alone: while the cloud cannot be seen, the instance may be there.
+ */
+function settledLaunches(unknown: Record<string, LaunchUnknown>, describedAt: number): Record<string, LaunchUnknown> {
+  let out: Record<string, LaunchUnknown> | null = null;
+  for (const [pool, u] of Object.entries(unknown)) {
+    if (describedAt < u.until) continue;
+    out ??= { ...unknown };
+    delete out[pool];
+  }
+  return out ?? unknown;
+}
+
 const isLive = (v: InstanceView): v is Live => v.phase !== 'terminated';
 
 
@@ -334,6 +349,29 @@ export const supervisorMachine = setup({
       }
       if (facts) enqueue.assign({ facts });
       else if (!told) quietQueues.set(stages, { fleet: context.fleet, facts: context.facts });
+    }),
+
+    /** The queue cannot be read: tell each agent whose drain has not taken effect that a build may run on it. */
+    forwardBlindQueue: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'QUEUE_UNKNOWN') return;
+      let facts: Record<string, Facts> | null = null;
+      for (const key in context.fleet) {
+        const view = context.fleet[key]!;
+        if (!view.instanceId || !isLive(view)) continue;
+        const prev = context.facts[key] ?? NO_FACTS;
+        const r = blindQueueEvents(view, prev, event.at);
+        if (r.facts === prev) continue;
+        (facts ??= { ...context.facts })[key] = r.facts;
+        for (const e of r.events) enqueue.sendTo(key, e);
+      }
+      if (facts) enqueue.assign({ facts });
+    }),
+
+    /** Forget the lost launches this describe proves were never made (after adoption: one it lists is adopted first). */
+    settleLostLaunches: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'FLEET') return;
+      const settled = settledLaunches(context.launchesUnknown, event.snapshot.at);
+      if (settled !== context.launchesUnknown) enqueue.assign({ launchesUnknown: settled });
     }),
 
     /** Forward fleet facts; adopt tagged instances no actor owns. */
@@ -514,7 +552,7 @@ export const supervisorMachine = setup({
   }),
   on: {
     QUEUE: { actions: ['rememberQueue', 'forwardQueue'] },
-    QUEUE_UNKNOWN: { actions: 'forgetQueue' },
+    QUEUE_UNKNOWN: { actions: ['forgetQueue', 'forwardBlindQueue'] },
     FLEET_UNKNOWN: { actions: 'forgetCloud' },
     RESULT: { actions: 'forwardResult' },
     NOTICE: { actions: 'forwardNotice' },
@@ -528,15 +566,15 @@ export const supervisorMachine = setup({
     adopting: {
       entry: { type: 'announce', params: { mode: 'adopting' } },
       on: {
-        FLEET: { target: 'running', actions: ['rememberCloud', 'forwardFleet'] },
+        FLEET: { target: 'running', actions: ['rememberCloud', 'forwardFleet', 'settleLostLaunches'] },
         TICK: { actions: 'forwardTick' },
       },
     },
     running: {
       entry: { type: 'announce', params: { mode: 'running' } },
       on: {
-        FLEET: { actions: ['rememberCloud', 'forwardFleet'] },
-        QUEUE_UNKNOWN: { target: 'degraded', actions: 'forgetQueue' },
+        FLEET: { actions: ['rememberCloud', 'forwardFleet', 'settleLostLaunches'] },
+        QUEUE_UNKNOWN: { target: 'degraded', actions: ['forgetQueue', 'forwardBlindQueue'] },
         FLEET_UNKNOWN: { target: 'blind', actions: 'forgetCloud' },
         TICK: { actions: ['forwardTick', { type: 'planAndApply', params: { mode: 'running' } }] },
       },
@@ -544,7 +582,7 @@ export const supervisorMachine = setup({
     degraded: {
       entry: { type: 'announce', params: { mode: 'degraded' } },
       on: {
-        FLEET: { actions: ['rememberCloud', 'forwardFleet'] },
+        FLEET: { actions: ['rememberCloud', 'forwardFleet', 'settleLostLaunches'] },
         QUEUE: { target: 'running', actions: ['rememberQueue', 'forwardQueue'] },
         FLEET_UNKNOWN: { target: 'blind', actions: 'forgetCloud' },
         TICK: { actions: ['forwardTick', { type: 'planAndApply', params: { mode: 'running' } }] },
@@ -555,8 +593,8 @@ export const supervisorMachine = setup({
       entry: { type: 'announce', params: { mode: 'blind' } },
       on: {
         FLEET: [
-          { guard: 'queueKnown', target: 'running', actions: ['rememberCloud', 'forwardFleet'] },
-          { target: 'degraded', actions: ['rememberCloud', 'forwardFleet'] },
+          { guard: 'queueKnown', target: 'running', actions: ['rememberCloud', 'forwardFleet', 'settleLostLaunches'] },
+          { target: 'degraded', actions: ['rememberCloud', 'forwardFleet', 'settleLostLaunches'] },
         ],
         TICK: { actions: ['forwardTick', { type: 'planAndApply', params: { mode: 'running' } }] },
       },
@@ -565,7 +603,7 @@ export const supervisorMachine = setup({
       entry: [{ type: 'announce', params: { mode: 'stopping' } }, 'forwardTick', { type: 'planAndApply', params: { mode: 'stopping' } }],
       on: {
         STOP: {},
-        FLEET: { actions: ['rememberCloud', 'forwardFleet'] },
+        FLEET: { actions: ['rememberCloud', 'forwardFleet', 'settleLostLaunches'] },
         TICK: [{ guard: 'noChildren', target: 'stopped' }, { actions: ['forwardTick', { type: 'planAndApply', params: { mode: 'stopping' } }] }],
       },
     },

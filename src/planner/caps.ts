@@ -15,13 +15,13 @@ export function fleetUse(instances: readonly InstanceView[], pools: readonly Poo
 }
 
 /**
- * The use counting launches whose answer was lost: until a describe could list it, each may be
- * an instance we pay for, in any pool, so the pools planned after it must not buy its room again.
+ * The use counting launches whose answer was lost: until a describe could have listed it (the
+ * supervisor keeps it until then), each may be an instance we pay for, in any pool, so the pools
+ * planned after it must not buy its room again.
  */
-export function withUnknownLaunches(use: FleetUse, now: number, unknown: Readonly<Record<string, LaunchUnknown>> | undefined, pools: readonly PoolSpec[]): FleetUse {
+export function withUnknownLaunches(use: FleetUse, unknown: Readonly<Record<string, LaunchUnknown>> | undefined, pools: readonly PoolSpec[]): FleetUse {
   let { instances, spendPerHour } = use;
   for (const [name, u] of Object.entries(unknown ?? {})) {
-    if (now >= u.until) continue;
     instances += u.keys.length;
     spendPerHour += u.keys.length * (pools.find((p) => p.name === name)?.pricePerHour ?? 0);
   }

@@ -48,7 +48,7 @@ function withWarmPools(world: World, decided: readonly Decision[], settings: Pla
 function planPools(world: World, stages: readonly Stage[], settings: PlanSettings, fleet: ReadonlyMap<string, readonly InstanceView[]>): Decision[] {
   const work = workByPool(stages, settings.pools, world.instances);
   const out = unmatchedStages(work.unmatched);
-  let use = withUnknownLaunches(fleetUse(world.instances, settings.pools), world.now, world.launchesUnknown, settings.pools);
+  let use = withUnknownLaunches(fleetUse(world.instances, settings.pools), world.launchesUnknown, settings.pools);
   for (const pool of settings.pools) {
     const decided = planPool(world, pool, fleet.get(pool.name) ?? [], work.byPool.get(pool.name), use, settings.planner);
     use = afterLaunches(use, decided, pool);

@@ -88,9 +88,11 @@ export interface LaunchFailures {
 }
 
 /**
- * Launches in this pool whose outcome is unknown (no answer): launches in the pool wait until
- * `until`, and each of `keys` (the lost launches no describe has shown yet) counts against the
- * fleet's max and the budget meanwhile, as the instance it may have made.
+ * Launches in this pool whose outcome is unknown (no answer): launches in the pool wait, and each
+ * of `keys` (the lost launches no describe has shown yet) counts against the fleet's max and the
+ * budget, as the instance it may have made, until a describe taken at or after `until` (the
+ * describe's consistency grace after the loss) has answered: the supervisor then forgets it.
+ * Time alone does not end it: while the cloud cannot be seen, nothing says the instance is not there.
  */
 export interface LaunchUnknown {
   until: number;

@@ -1,4 +1,4 @@
-import type { PoolConfig } from '../config/config.js';
+import type { Config, PoolConfig } from '../config/config.js';
 import { within, type Clock } from '../domain/clock.js';
 import { warmSpotOf } from '../domain/pool.js';
 import { describeError, isDdaError, type ErrorCode } from '../domain/errors.js';
@@ -18,6 +18,10 @@ import type { LaunchIntent, LeaseStore } from '../ports/lease.js';
  *   the instance the first one made, or makes it if the first never arrived); until a
  *   describe lists it, the fleet this daemon sees includes it, so the planner counts it.
  * The tag lookup comes first because not every endpoint honours the token (moto does not).
+ * A launch whose answer was lost is forgotten on the same proof the supervisor uses to buy its
+ * room again: a describe started the consistency grace after the call ended, not listing it.
+ * Forgotten first, so a holder that dies after the replacement was bought never sends the lost
+ * launch again, and a new launch is recorded only once the forgetting is written.
  */
 
 /** Errors after which the cloud made no instance: the intent can go. Anything else (timeouts, 5xx, aborts) may have made one. */
@@ -37,6 +41,21 @@ export interface LaunchIntentsOptions {
   staleMs: number;
   /** How long a re-sent launch is shown in the fleet while a describe does not list it. */
   goneGraceMs: number;
+  /**
+   * The command deadline: a launch call not answered by then is over for the daemon (it reports
+   * the launch failed), whether or not the call was aborted, and is judged lost from then on.
+   */
+  callTimeoutMs: number;
+}
+
+/** The times the intents keep, from the daemon's settings (the same the supervisor judges launches by). */
+export function intentTimings(config: Pick<Config, 'lifecycle' | 'runtime'>): Pick<LaunchIntentsOptions, 'staleMs' | 'goneGraceMs' | 'callTimeoutMs'> {
+  const lc = config.lifecycle;
+  return {
+    staleMs: (lc.launchTimeoutSeconds + lc.goneGraceSeconds) * 1000,
+    goneGraceMs: lc.goneGraceSeconds * 1000,
+    callTimeoutMs: config.runtime.commandTimeoutSeconds * 1000,
+  };
 }
 
 /** A re-sent launch's instance, until a describe lists it. */
@@ -51,6 +70,8 @@ export class LaunchIntents {
   readonly cloud: CloudProvider;
   private readonly open = new Map<string, LaunchIntent>();
   private readonly inFlight = new Set<string>();
+  /** When each launch call of this holder ended: answered, failed, aborted, or past its deadline (whichever came first). */
+  private readonly endedBy = new Map<string, number>();
   private readonly recovered = new Map<string, Recovered>();
   private readonly log: Logger;
   /** Clears run one after another, in the background: a describe never waits on the store. */
@@ -131,6 +152,7 @@ export class LaunchIntents {
         try {
           const result = await this.inner.launch({ key: intent.key, pool: intent.pool, demand: pool.demand, concurrency: pool.concurrency, ...(intent.purpose ? { purpose: intent.purpose } : {}), ...(intent.purpose === 'park' ? warmSpotOf(pool) : {}), repeat: intent.attempt }, signal);
           this.open.set(intent.key, intent);
+          this.endedBy.set(intent.key, this.o.clock.now());
           this.recovered.set(intent.key, { result, intent, since: this.o.clock.now() });
           this.log.info({ ...facts, instanceId: result.instanceId, clientToken: intent.attempt.clientToken }, 'launch intent: request in flight at the last stop sent again with its ClientToken');
         } catch (e) {
@@ -140,6 +162,7 @@ export class LaunchIntents {
           } else {
             complete = false;
             this.open.set(intent.key, intent);
+            this.endedBy.set(intent.key, this.o.clock.now());
             this.log.warn({ ...facts, err: describeError(e) }, 'launch intent: the repeated request did not answer; holding launches for the settling grace');
           }
         }
@@ -154,14 +177,18 @@ export class LaunchIntents {
   }
 
   private async launch(req: LaunchRequest, signal?: AbortSignal): Promise<LaunchResult> {
+    // A launch lost earlier and since proven never made must be gone from the store before this
+    // one (often its replacement) is recorded: a holder dying in between must not send both.
+    await settledOrAborted(this.clearing, signal);
     const base: LaunchIntent = { key: req.key, pool: req.pool, ...(req.purpose ? { purpose: req.purpose } : {}), at: this.o.clock.now() };
     // Nothing is asked of the cloud before it is recorded, and only by the lease's holder.
     await this.o.store.putIntent(this.o.holder, base, signal);
     this.open.set(req.key, base);
     this.inFlight.add(req.key);
+    this.endedBy.set(req.key, base.at + this.o.callTimeoutMs);
     // Past its deadline the launch is over for the daemon even if the call never settles: the
-    // intent may then go stale like any other.
-    signal?.addEventListener('abort', () => this.inFlight.delete(req.key), { once: true });
+    // intent may then be forgotten like any other.
+    signal?.addEventListener('abort', () => this.ended(req.key), { once: true });
     const outer = req.onAttempt;
     try {
       return await this.inner.launch(
@@ -180,11 +207,18 @@ export class LaunchIntents {
       if (failedForGood(e)) this.clear(req.key);
       throw e;
     } finally {
-      this.inFlight.delete(req.key);
+      this.ended(req.key);
     }
   }
 
+  private ended(key: string): void {
+    if (!this.inFlight.delete(key)) return;
+    this.endedBy.set(key, Math.min(this.endedBy.get(key) ?? Infinity, this.o.clock.now()));
+  }
+
   private async describe(signal?: AbortSignal): Promise<FleetSnapshot> {
+    // The listing is at least as fresh as the call's start: the proof is dated from it.
+    const startedAt = this.o.clock.now();
     const snap = await this.inner.describe(signal);
     if (this.open.size === 0) return snap;
     const now = this.o.clock.now();
@@ -201,7 +235,10 @@ export class LaunchIntents {
         extra.push(pendingInstance(r));
         continue;
       }
-      if (!this.inFlight.has(key) && now - intent.at >= this.o.staleMs) {
+      // A call never answered (it hangs, unaborted) is over at its deadline, as for the supervisor.
+      const ended = this.endedBy.get(key);
+      const lost = ended !== undefined && startedAt - ended >= this.o.goneGraceMs;
+      if (lost || (!this.inFlight.has(key) && now - intent.at >= this.o.staleMs)) {
         this.recovered.delete(key);
         this.log.info({ key, pool: intent.pool }, 'launch intent: never listed; forgotten');
         this.clear(key);
@@ -212,12 +249,26 @@ export class LaunchIntents {
 
   private clear(key: string): void {
     this.open.delete(key);
+    this.endedBy.delete(key);
     this.clearing = this.clearing.then(() =>
       this.o.store.clearIntent(this.o.holder, key).catch((e: unknown) => {
         // Left in the store: the next holder finds the instance by its tag, or forgets it as stale.
         this.log.warn({ key, err: describeError(e) }, 'launch intent could not be cleared');
       }),
     );
+  }
+}
+
+/** `p` settled, or the call given up (its deadline passed) first: then the launch is not sent at all. */
+async function settledOrAborted(p: Promise<void>, signal?: AbortSignal): Promise<void> {
+  if (!signal) return p;
+  signal.throwIfAborted();
+  let onAbort!: () => void;
+  const aborted = new Promise<never>((_, reject) => signal.addEventListener('abort', (onAbort = () => reject(signal.reason)), { once: true }));
+  try {
+    await Promise.race([p, aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
   }
 }
 

@@ -7,7 +7,7 @@ import type { LeaseRecord, LeaseStore } from '../ports/lease.js';
 import type { CommandInFlight } from './interpreter.js';
 import { startDaemon, type Daemon, type DaemonOptions } from './daemon.js';
 import { fenceCloud, fenceSource } from './fence.js';
-import { LaunchIntents } from './launch-intents.js';
+import { intentTimings, LaunchIntents } from './launch-intents.js';
 
 /**
  * One daemon of several replicas sharing an identity: it runs the daemon only while it holds
@@ -238,21 +238,13 @@ export function startReplica(o: ReplicaOptions): Replica {
 
   /** Settle the last holder's launch intents, then run the daemon behind the fence. */
   async function becomeActive(myTerm: number): Promise<void> {
-    const lc = config.lifecycle;
-    const intents = new LaunchIntents(fenceCloud(o.cloud, held), {
-      store,
-      holder: me,
-      clock,
-      logger: o.logger,
-      staleMs: (lc.launchTimeoutSeconds + lc.goneGraceSeconds) * 1000,
-      goneGraceMs: lc.goneGraceSeconds * 1000,
-    });
+    const intents = new LaunchIntents(fenceCloud(o.cloud, held), { store, holder: me, clock, logger: o.logger, ...intentTimings(config) });
     // The store and the cloud may not answer: past the command deadline the daemon starts
     // anyway, with the settling hold, rather than leave the fleet unmanaged.
     const complete = await intents.recoverWithin(config.pools, config.runtime.commandTimeoutSeconds * 1000);
     if (myTerm !== term || closed) return;
     daemon = launch({ ...o, cloud: intents.cloud, source: fenceSource(o.source, held), ...(complete ? { settleMs: 0 } : {}) });
-    log.info({ settleSeconds: complete ? 0 : lc.goneGraceSeconds }, complete ? 'daemon started as the active replica; no settling hold (launch intents accounted for)' : 'daemon started as the active replica; launches held for the settling grace');
+    log.info({ settleSeconds: complete ? 0 : config.lifecycle.goneGraceSeconds }, complete ? 'daemon started as the active replica; no settling hold (launch intents accounted for)' : 'daemon started as the active replica; launches held for the settling grace');
   }
 
   async function stepDown(): Promise<void> {

@@ -11,7 +11,7 @@ import type { TraceJob } from './trace.js';
 import { pino } from 'pino';
 import { holdsOf, instanceById, liveCount, steady } from '../../machines/supervisor/selectors.js';
 import { CapsWatch } from './caps-watch.js';
-import { LaunchIntents } from '../runtime/launch-intents.js';
+import { intentTimings, LaunchIntents } from '../runtime/launch-intents.js';
 import { MemoryLeaseStore } from './lease-store.js';
 import type { CloudProvider } from '../ports/cloud-provider.js';
 import type { QueueSource } from '../ports/queue-source.js';
@@ -105,7 +105,6 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
   const store = o.launchIntents === true ? new MemoryLeaseStore() : undefined;
   const HOLDER = 'sim';
   await store?.swap(null, { holder: HOLDER, version: HOLDER, expiresAt: Number.MAX_SAFE_INTEGER, durationMs: Number.MAX_SAFE_INTEGER });
-  const lc = o.config.lifecycle;
   let first = true;
   const start = async () => {
     const ports = o.ports?.(world) ?? { source: world.source, cloud: world.cloud };
@@ -113,7 +112,7 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
     let settled = first;
     first = false;
     if (store) {
-      const intents = new LaunchIntents(ports.cloud, { store, holder: HOLDER, clock, logger, staleMs: (lc.launchTimeoutSeconds + lc.goneGraceSeconds) * 1000, goneGraceMs: lc.goneGraceSeconds * 1000 });
+      const intents = new LaunchIntents(ports.cloud, { store, holder: HOLDER, clock, logger, ...intentTimings(o.config) });
       settled = (await intents.recoverWithin(o.config.pools, o.config.runtime.commandTimeoutSeconds * 1000)) || settled;
       cloud = intents.cloud;
     }

@@ -108,6 +108,46 @@ describe('instance lifecycle: failure paths', () => {
     expect(d.actor.getSnapshot().context.reason).toBe('drain deadline passed');
   });
 
+  it('a drain that never took effect is given up by abandoning: a build seen meanwhile sends it back to draining', () => {
+    const d = drive();
+    d.send(launched(T0), { type: 'REGISTERED', now: T0 }, { type: 'AGENT_RUNNING', now: T0 }, { type: 'DRAIN', now: T0 + S, reason: 'x' });
+    d.send({ type: 'DRAIN_FAILED', now: T0 + 2 * S, reason: 'CLOUD_THROTTLED' });
+    expect(d.send({ type: 'TICK', now: T0 + 3601 * S })).toBe('draining.abandoning');
+    expect(d.actor.getSnapshot().context.reason).toBe('drain deadline passed before the drain took effect');
+    expect(d.types().at(-1)).toBe('terminate');
+    // The terminate is throttled too; the agent, never drained, takes a build.
+    d.send({ type: 'TERMINATE_FAILED', now: T0 + 3602 * S, reason: 'CLOUD_THROTTLED' });
+    expect(d.send({ type: 'BUSY', now: T0 + 3610 * S })).toBe('draining.stopping');
+    expect(d.actor.getSnapshot().context.reason).toBe('a build started on the agent before its drain took effect: draining it again');
+    expect(d.types().at(-1)).toBe('drainAgent');
+    // Its build runs out its time: no deadline ends a busy agent whose drain has not taken effect.
+    expect(d.send({ type: 'TICK', now: T0 + 9000 * S })).toBe('draining.stopping');
+    expect(d.send({ type: 'DRAIN_STARTED', now: T0 + 9001 * S })).toBe('draining.waiting');
+    expect(d.send({ type: 'IDLE', now: T0 + 9100 * S })).toBe('draining.terminating');
+  });
+
+  it('a build only possibly on the agent (the queue cannot be read) keeps its drain from being given up', () => {
+    const d = drive();
+    d.send(launched(T0), { type: 'REGISTERED', now: T0 }, { type: 'AGENT_RUNNING', now: T0 }, { type: 'DRAIN', now: T0 + S, reason: 'x' });
+    d.send({ type: 'DRAIN_FAILED', now: T0 + 2 * S, reason: 'CLOUD_THROTTLED' }, { type: 'TICK', now: T0 + 3601 * S });
+    expect(d.send({ type: 'BUSY', now: T0 + 3602 * S, reason: 'the CI queue cannot be read: a build may run on the agent' })).toBe('draining.stopping');
+    expect(d.actor.getSnapshot().context.reason).toBe('the CI queue cannot be read: a build may run on the agent before its drain took effect: draining it again');
+    expect(d.send({ type: 'DRAIN_FAILED', now: T0 + 3603 * S, reason: 'CLOUD_THROTTLED' }, { type: 'TICK', now: T0 + 99_999 * S })).toBe('draining.stopping');
+    // The queue reads again and shows the agent idle: now it may be given up.
+    d.send({ type: 'IDLE', now: T0 + 100_000 * S });
+    expect(d.send({ type: 'DRAIN_FAILED', now: T0 + 100_001 * S, reason: 'CLOUD_THROTTLED' }, { type: 'TICK', now: T0 + 100_002 * S })).toBe('draining.abandoning');
+  });
+
+  it('an instance the infrastructure is taking (forced), busy, whose drain never took effect: no deadline of ours ends its build', () => {
+    const d = drive();
+    d.send(launched(T0), { type: 'REGISTERED', now: T0 }, { type: 'AGENT_RUNNING', now: T0 }, { type: 'BUSY', now: T0 }, { type: 'SPOT_INTERRUPTION', now: T0 + S, reason: 'forced: spot rebalance recommendation' });
+    d.send({ type: 'DRAIN_FAILED', now: T0 + 2 * S, reason: 'CLOUD_THROTTLED' });
+    expect(d.send({ type: 'TICK', now: T0 + 9000 * S })).toBe('draining.stopping');
+    expect(d.types()).not.toContain('terminate');
+    d.send({ type: 'IDLE', now: T0 + 9001 * S }, { type: 'DRAIN_FAILED', now: T0 + 9002 * S, reason: 'CLOUD_THROTTLED' });
+    expect(d.send({ type: 'TICK', now: T0 + 9003 * S })).toBe('draining.abandoning');
+  });
+
   it('a failed drain is retried on the next tick', () => {
     const d = drive();
     d.send(launched(T0), { type: 'REGISTERED', now: T0 }, { type: 'AGENT_RUNNING', now: T0 }, { type: 'DRAIN', now: T0 + S, reason: 'x' });

@@ -110,6 +110,47 @@ describe('supervisor', () => {
     expect(s.commands.filter((c) => c.type === 'launch')).toHaveLength(2);
   });
 
+  it('a lost launch holds its pool until a describe taken after its grace answers, not until the time alone (soak seed 11 #4755)', () => {
+    const s = start({ pools: [{ name: 'default', max: 1 }] });
+    s.sup.send({ type: 'FLEET', snapshot: { at: T0, instances: [] } });
+    s.sup.send({ type: 'QUEUE', snapshot: { at: T0, stages: [stage('1')] } });
+    s.sup.send({ type: 'TICK', now: T0 + 15 * S });
+    s.sup.send({ type: 'RESULT', key: 'dda-test-1', event: { type: 'LAUNCH_FAILED', now: T0 + 135 * S, reason: 'CLOUD_TIMEOUT: launch did not answer within 120 s', code: 'CLOUD_TIMEOUT' } });
+    const launches = () => s.commands.filter((c) => c.type === 'launch').length;
+    // The cloud cannot be seen past the grace (until T0 + 255 s): the instance may be there.
+    s.sup.send({ type: 'FLEET_UNKNOWN', at: T0 + 140 * S, error: 'CLOUD_UNAVAILABLE: 503' });
+    s.sup.send({ type: 'FLEET', snapshot: { at: T0 + 250 * S, instances: [] } });
+    s.sup.send({ type: 'TICK', now: T0 + 600 * S });
+    expect(launches()).toBe(1);
+    const last = s.emitted.filter((e) => e.type === 'decision').at(-1) as { decision: { code?: string; reason: string } };
+    expect(last.decision).toMatchObject({ code: 'launch-unknown', reason: expect.stringContaining('launch after the next describe unless it shows it') });
+    // A describe started after the grace lists nothing: the launch made no instance.
+    s.sup.send({ type: 'FLEET', snapshot: { at: T0 + 601 * S, instances: [] } });
+    expect(s.sup.getSnapshot().context.launchesUnknown).toEqual({});
+    s.sup.send({ type: 'TICK', now: T0 + 602 * S });
+    expect(launches()).toBe(2);
+  });
+
+  it('while the queue cannot be read, an agent whose drain has not taken effect is told a build may run on it; others are not', () => {
+    const s = start();
+    s.sup.send({ type: 'QUEUE', snapshot: { at: T0, stages: [] } });
+    s.sup.send({ type: 'FLEET', snapshot: { at: T0, instances: [obs({ instanceId: 'i-a', key: 'a' }), obs({ instanceId: 'i-b', key: 'b' })] } });
+    s.sup.send({ type: 'TICK', now: T0 + 100 * S });
+    // 'a' drains (idle past its grace), and its drain call fails: the drain has not taken effect.
+    expect(s.commands.map((c) => c.type)).toEqual(['drainAgent', 'drainAgent']);
+    s.sup.send({ type: 'RESULT', key: 'a', event: { type: 'DRAIN_FAILED', now: T0 + 101 * S, reason: 'CLOUD_THROTTLED: throttled' } });
+    s.sup.send({ type: 'RESULT', key: 'b', event: { type: 'DRAIN_STARTED', now: T0 + 101 * S } });
+    s.sup.send({ type: 'QUEUE_UNKNOWN', at: T0 + 110 * S, error: 'SOURCE_HTTP: 503' });
+    const facts = s.sup.getSnapshot().context.facts;
+    expect([facts.a?.busy, facts.b?.busy]).toEqual([true, false]);
+    // Past the drain deadline, still blind: 'a' is not given up, 'b' (drained) is ended by its deadline.
+    s.sup.send({ type: 'TICK', now: T0 + 3800 * S });
+    expect(s.children()).toEqual({ a: 'draining.stopping', b: 'draining.terminating' });
+    // The queue reads again and shows nothing on 'a': now it may be given up.
+    s.sup.send({ type: 'QUEUE', snapshot: { at: T0 + 3810 * S, stages: [] } });
+    expect(s.sup.getSnapshot().context.facts.a?.busy).toBe(false);
+  });
+
   it('does not call a just-launched instance gone before the grace period', () => {
     const s = start();
     s.sup.send({ type: 'FLEET', snapshot: { at: T0, instances: [] } });

@@ -20,7 +20,7 @@ async function setup() {
   /** A describe that does not list these keys yet (eventual consistency). */
   const hidden = new Set<string>();
   const lagging: CloudProvider = { ...world.cloud, describe: async () => ({ ...(await world.cloud.describe()), instances: (await world.cloud.describe()).instances.filter((i) => !hidden.has(i.key)) }) };
-  const intents = () => new LaunchIntents(lagging, { store, holder: HOLDER, clock, logger: pino({ level: 'silent' }), staleMs: 420_000, goneGraceMs: 120_000 });
+  const intents = () => new LaunchIntents(lagging, { store, holder: HOLDER, clock, logger: pino({ level: 'silent' }), staleMs: 420_000, goneGraceMs: 120_000, callTimeoutMs: 120_000 });
   return { clock, config, world, store, hidden, intents };
 }
 
@@ -41,11 +41,11 @@ describe('launch intents', () => {
     const s = await setup();
     const pool = s.config.pools[0]!;
     const full: CloudProvider = { ...s.world.cloud, launch: async () => Promise.reject(new DdaError('CLOUD_CAPACITY', 'no room')) };
-    const li = new LaunchIntents(full, { store: s.store, holder: HOLDER, clock: s.clock, logger: pino({ level: 'silent' }), staleMs: 1, goneGraceMs: 1 });
+    const li = new LaunchIntents(full, { store: s.store, holder: HOLDER, clock: s.clock, logger: pino({ level: 'silent' }), staleMs: 1, goneGraceMs: 1, callTimeoutMs: 1 });
     await expect(li.cloud.launch({ key: 'k1', pool: 'default', demand: pool.demand, concurrency: 1 })).rejects.toThrow('no room');
     await li.flushed();
     expect(await s.store.intents()).toEqual([]);
-    const other = new LaunchIntents(s.world.cloud, { store: s.store, holder: 'someone-else', clock: s.clock, logger: pino({ level: 'silent' }), staleMs: 1, goneGraceMs: 1 });
+    const other = new LaunchIntents(s.world.cloud, { store: s.store, holder: 'someone-else', clock: s.clock, logger: pino({ level: 'silent' }), staleMs: 1, goneGraceMs: 1, callTimeoutMs: 1 });
     await expect(other.cloud.launch({ key: 'k2', pool: 'default', demand: pool.demand, concurrency: 1 })).rejects.toMatchObject({ code: 'LEASE_LOST' });
     expect(s.world.stats.launches).toBe(0);
   });
@@ -75,26 +75,33 @@ describe('launch intents', () => {
     expect(await s.store.intents()).toEqual([]);
   });
 
-  it('a launch that never answered: once its deadline aborts it, its intent goes stale; a new holder never sends a stale intent again', async () => {
+  it('a launch that never answered is forgotten once a describe started the grace after its deadline lists nothing, aborted or not; a new holder never sends a stale intent again', async () => {
     const s = await setup();
     const pool = s.config.pools[0]!;
     // The request is lost on the way: the cloud never acts, and no answer ever comes.
     const lost: CloudProvider = { ...s.world.cloud, launch: (req) => (req.onAttempt?.({ clientToken: req.key, detail: {} }), new Promise(() => {})) };
-    const old = new LaunchIntents(lost, { store: s.store, holder: HOLDER, clock: s.clock, logger: pino({ level: 'silent' }), staleMs: 420_000, goneGraceMs: 120_000 });
+    const old = new LaunchIntents(lost, { store: s.store, holder: HOLDER, clock: s.clock, logger: pino({ level: 'silent' }), staleMs: 420_000, goneGraceMs: 120_000, callTimeoutMs: 120_000 });
+    const keys = async () => (await s.store.intents()).map((i) => i.key).sort();
     const ac = new AbortController();
     void old.cloud.launch({ key: 'hung', pool: 'default', demand: pool.demand, concurrency: 1 }, ac.signal);
+    // A call the daemon cannot abort (no signal): only its deadline ends it.
+    void old.cloud.launch({ key: 'unabortable', pool: 'default', demand: pool.demand, concurrency: 1 });
     await new Promise((r) => setImmediate(r));
-    expect((await s.store.intents()).map((i) => i.key)).toEqual(['hung']);
-    // Still in flight: not stale however old.
-    await s.clock.runUntil(s.clock.now() + 500_000);
-    await old.cloud.describe();
-    await old.flushed();
-    expect((await s.store.intents()).map((i) => i.key)).toEqual(['hung']);
-    // Its deadline aborts it: the next describe past the stale bound forgets it.
+    expect(await keys()).toEqual(['hung', 'unabortable']);
+    // Within the deadline and the grace after it (the supervisor's lost-launch hold): kept.
+    const describeAt = async (ms: number) => {
+      await s.clock.runUntil(T0 + ms);
+      await old.cloud.describe();
+      await old.flushed();
+      return keys();
+    };
+    await s.clock.runUntil(T0 + 60_000);
     ac.abort();
-    await old.cloud.describe();
-    await old.flushed();
-    expect(await s.store.intents()).toEqual([]);
+    expect(await describeAt(179_000)).toEqual(['hung', 'unabortable']);
+    // Aborted at 60 s: a describe from 180 s proves it made nothing. The other is over at its deadline (120 s): from 240 s.
+    expect(await describeAt(180_000)).toEqual(['unabortable']);
+    expect(await describeAt(239_000)).toEqual(['unabortable']);
+    expect(await describeAt(240_000)).toEqual([]);
 
     // Left in the store by a holder that died (a put with an attempt, an hour ago): forgotten, not sent again.
     await s.store.putIntent(HOLDER, { key: 'old', pool: 'default', at: s.clock.now(), attempt: { clientToken: 'old', detail: {} } });
@@ -104,6 +111,27 @@ describe('launch intents', () => {
     await next.flushed();
     expect(s.world.stats.launches).toBe(0);
     expect(await s.store.intents()).toEqual([]);
+  });
+
+  it('a new launch is recorded only once the forgetting of a lost one is written (a holder dying in between must not leave both)', async () => {
+    const s = await setup();
+    const pool = s.config.pools[0]!;
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const clear = s.store.clearIntent.bind(s.store);
+    s.store.clearIntent = async (holder, key) => (await gate, clear(holder, key));
+    const lost: CloudProvider = { ...s.world.cloud, launch: (req) => (req.onAttempt?.({ clientToken: req.key, detail: {} }), new Promise(() => {})) };
+    const li = new LaunchIntents(lost, { store: s.store, holder: HOLDER, clock: s.clock, logger: pino({ level: 'silent' }), staleMs: 420_000, goneGraceMs: 120_000, callTimeoutMs: 120_000 });
+    void li.cloud.launch({ key: 'lost', pool: 'default', demand: pool.demand, concurrency: 1 });
+    await s.clock.runUntil(s.clock.now() + 240_000);
+    await li.cloud.describe();
+    const replacement = li.cloud.launch({ key: 'replacement', pool: 'default', demand: pool.demand, concurrency: 1 });
+    await new Promise((r) => setImmediate(r));
+    expect(s.store.writes.filter((w) => w.op !== 'swap').map((w) => `${w.op} ${w.detail}`)).toEqual(['put lost', 'put lost']);
+    open();
+    void replacement.catch(() => undefined);
+    await new Promise((r) => setImmediate(r));
+    expect(s.store.writes.filter((w) => w.op !== 'swap').map((w) => `${w.op} ${w.detail}`).slice(2, 4)).toEqual(['clear lost', 'put replacement']);
   });
 
   it('intents that cannot be read: not settled (the caller keeps the settling hold)', async () => {
