@@ -110,6 +110,23 @@ type E = InstanceEvent;
  * terminated.
  */
 const GIVE_UP_DRAIN = { guard: 'drainGivenUp', target: 'abandoning', actions: { type: 'because', params: { reason: 'drain deadline passed before the drain took effect' } } } as const;
+
+/**
+ * A state that ends the instance (`draining.terminating`, `draining.abandoning`): it issues the
+ * terminate and, until the instance is gone, re-issues it by re-entering itself, so the instance
+ * is never left running. Whatever the drain meant to do, it is not coming back to the warm pool.
+ */
+function ending<On extends object>(state: 'terminating' | 'abandoning', p: ReturnType<typeof place>, on: On) {
+  return {
+    tags: p.tags,
+    entry: [{ type: 'startDeadline', params: { timeout: 'terminateRetryMs' } } as const, 'notParking' as const, ...p.entry, 'emitTerminate' as const],
+    on: {
+      ...on,
+      TERMINATE_FAILED: { actions: ['becauseEvent', 'report'] },
+      TICK: { guard: 'deadlinePassed', target: state, reenter: true, actions: { type: 'because', params: { reason: 'terminate not yet effective: retrying' } } },
+    },
+  } as const;
+}
 const withNow = (e: E | { type: string }): number | null => ('now' in e && typeof e.now === 'number' ? e.now : null);
 
 export const instanceMachine = setup({
@@ -380,28 +397,10 @@ export const instanceMachine = setup({
          * #56, #191, #3980, #7768: a terminate retried through a throttle killed the build the
          * agent took meanwhile). A state of its own, so no guard in terminating reads context.
          */
-        abandoning: {
-          tags: ABANDONING.tags,
-          entry: [{ type: 'startDeadline', params: { timeout: 'terminateRetryMs' } }, 'notParking', ...ABANDONING.entry, 'emitTerminate'],
-          on: {
-            BUSY: {
-              target: 'stopping',
-              actions: ['markBusy', 'buildBeforeDrain', { type: 'startDeadline', params: { timeout: 'drainMs' } }],
-            },
-            TERMINATE_FAILED: { actions: ['becauseEvent', 'report'] },
-            TICK: { guard: 'deadlinePassed', target: 'abandoning', reenter: true, actions: { type: 'because', params: { reason: 'terminate not yet effective: retrying' } } },
-          },
-        },
-        terminating: {
-          tags: TERMINATING.tags,
-          // Whatever the drain meant to do, the instance is not coming back to the warm pool now.
-          entry: [{ type: 'startDeadline', params: { timeout: 'terminateRetryMs' } }, 'notParking', ...TERMINATING.entry, 'emitTerminate'],
-          on: {
-            TERMINATE_FAILED: { actions: ['becauseEvent', 'report'] },
-            // Re-enter to re-issue the terminate: the instance must never be left running.
-            TICK: { guard: 'deadlinePassed', target: 'terminating', reenter: true, actions: { type: 'because', params: { reason: 'terminate not yet effective: retrying' } } },
-          },
-        },
+        abandoning: ending('abandoning', ABANDONING, {
+          BUSY: { target: 'stopping', actions: ['markBusy', 'buildBeforeDrain', { type: 'startDeadline', params: { timeout: 'drainMs' } }] },
+        } as const),
+        terminating: ending('terminating', TERMINATING, {}),
       },
     },
     // Launched to prime the warm pool: it boots and registers (its agent image pulled), then parks.

@@ -207,6 +207,28 @@ function settledLaunches(unknown: Record<string, LaunchUnknown>, describedAt: nu
 
 const isLive = (v: InstanceView): v is Live => v.phase !== 'terminated';
 
+/**
+ * What `f` says for each live instance with an id: the events to send it, and its facts. The
+ * facts are copied only when one changed: most observations change none, and an assign copies
+ * the context.
+ */
+function eachInstance(
+  context: SupervisorContext,
+  f: (view: Live, prev: Facts, instanceId: string) => { events: InstanceEvent[]; facts: Facts },
+): { sends: [string, InstanceEvent][] | null; facts: Record<string, Facts> | null } {
+  let sends: [string, InstanceEvent][] | null = null;
+  let facts: Record<string, Facts> | null = null;
+  for (const key in context.fleet) {
+    const view = context.fleet[key]!;
+    if (!view.instanceId || !isLive(view)) continue;
+    const prev = context.facts[key] ?? NO_FACTS;
+    const r = f(view, prev, view.instanceId);
+    if (r.facts !== prev) (facts ??= { ...context.facts })[key] = r.facts;
+    for (const e of r.events) (sends ??= []).push([key, e]);
+  }
+  return { sends, facts };
+}
+
 
 /** The planner's decisions on what the supervisor knows, at `now`. */
 function planNow(context: SupervisorContext, now: number, mode: 'running' | 'stopping'): Decision[] {
@@ -335,50 +357,28 @@ export const supervisorMachine = setup({
       const quiet = quietQueues.get(stages);
       if (quiet && quiet.fleet === context.fleet && quiet.facts === context.facts) return;
       const busy = busyAgents(stages);
-      // Copied only when a fact changed: most polls change none, and an assign costs a context copy.
-      let facts: Record<string, Facts> | null = null;
-      let told = false;
-      for (const key in context.fleet) {
-        const view = context.fleet[key]!;
-        if (!view.instanceId || !isLive(view)) continue;
-        const prev = context.facts[key] ?? NO_FACTS;
-        const r = queueEvents(view, prev, busy.has(view.instanceId), event.snapshot.at);
-        if (r.facts.busy !== prev.busy) (facts ??= { ...context.facts })[key] = r.facts;
-        for (const e of r.events) enqueue.sendTo(key, e);
-        told ||= r.events.length > 0;
-      }
-      if (facts) enqueue.assign({ facts });
-      else if (!told) quietQueues.set(stages, { fleet: context.fleet, facts: context.facts });
+      const r = eachInstance(context, (view, prev, id) => queueEvents(view, prev, busy.has(id), event.snapshot.at));
+      for (const [key, e] of r.sends ?? []) enqueue.sendTo(key, e);
+      if (r.facts) enqueue.assign({ facts: r.facts });
+      else if (!r.sends) quietQueues.set(stages, { fleet: context.fleet, facts: context.facts });
     }),
 
     /** The queue cannot be read: tell each agent whose drain has not taken effect that a build may run on it. */
     forwardBlindQueue: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'QUEUE_UNKNOWN') return;
-      let facts: Record<string, Facts> | null = null;
-      for (const key in context.fleet) {
-        const view = context.fleet[key]!;
-        if (!view.instanceId || !isLive(view)) continue;
-        const prev = context.facts[key] ?? NO_FACTS;
-        const r = blindQueueEvents(view, prev, event.at);
-        if (r.facts === prev) continue;
-        (facts ??= { ...context.facts })[key] = r.facts;
-        for (const e of r.events) enqueue.sendTo(key, e);
-      }
-      if (facts) enqueue.assign({ facts });
+      const r = eachInstance(context, (view, prev) => blindQueueEvents(view, prev, event.at));
+      for (const [key, e] of r.sends ?? []) enqueue.sendTo(key, e);
+      if (r.facts) enqueue.assign({ facts: r.facts });
     }),
 
-    /** Forget the lost launches this describe proves were never made (after adoption: one it lists is adopted first). */
-    settleLostLaunches: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'FLEET') return;
-      const settled = settledLaunches(context.launchesUnknown, event.snapshot.at);
-      if (settled !== context.launchesUnknown) enqueue.assign({ launchesUnknown: settled });
-    }),
-
-    /** Forward fleet facts; adopt tagged instances no actor owns. */
+    /** Forward fleet facts; adopt tagged instances no actor owns; forget the lost launches the describe proves were never made. */
     forwardFleet: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'FLEET') return;
       const described = describedOf(event.snapshot.instances);
       if (described !== context.described) enqueue.assign({ described });
+      // The lost launches this describe proves were never made are forgotten (one it lists is adopted below).
+      const unknown = settledLaunches(context.launchesUnknown, event.snapshot.at);
+      if (unknown !== context.launchesUnknown) enqueue.assign({ launchesUnknown: unknown });
       const quiet = quietFleets.get(event.snapshot.instances);
       if (quiet && quiet.fleet === context.fleet && quiet.facts === context.facts) return;
       const at = event.snapshot.at;
@@ -439,8 +439,8 @@ export const supervisorMachine = setup({
       if (facts) enqueue.assign({ facts });
       if (fleet) enqueue.assign({ fleet, stats: { ...context.stats, adopted: context.stats.adopted + adopted } });
       if (adoptedKeys.length > 0) {
-        const seen = seenLaunches(context.launchesUnknown, adoptedKeys);
-        if (seen !== context.launchesUnknown) enqueue.assign({ launchesUnknown: seen });
+        const seen = seenLaunches(unknown, adoptedKeys);
+        if (seen !== unknown) enqueue.assign({ launchesUnknown: seen });
       }
       if (!facts && !fleet && !told && !timely) quietFleets.set(event.snapshot.instances, { fleet: context.fleet, facts: context.facts });
     }),
@@ -566,14 +566,14 @@ export const supervisorMachine = setup({
     adopting: {
       entry: { type: 'announce', params: { mode: 'adopting' } },
       on: {
-        FLEET: { target: 'running', actions: ['rememberCloud', 'forwardFleet', 'settleLostLaunches'] },
+        FLEET: { target: 'running', actions: ['rememberCloud', 'forwardFleet'] },
         TICK: { actions: 'forwardTick' },
       },
     },
     running: {
       entry: { type: 'announce', params: { mode: 'running' } },
       on: {
-        FLEET: { actions: ['rememberCloud', 'forwardFleet', 'settleLostLaunches'] },
+        FLEET: { actions: ['rememberCloud', 'forwardFleet'] },
         QUEUE_UNKNOWN: { target: 'degraded', actions: ['forgetQueue', 'forwardBlindQueue'] },
         FLEET_UNKNOWN: { target: 'blind', actions: 'forgetCloud' },
         TICK: { actions: ['forwardTick', { type: 'planAndApply', params: { mode: 'running' } }] },
@@ -582,7 +582,7 @@ export const supervisorMachine = setup({
     degraded: {
       entry: { type: 'announce', params: { mode: 'degraded' } },
       on: {
-        FLEET: { actions: ['rememberCloud', 'forwardFleet', 'settleLostLaunches'] },
+        FLEET: { actions: ['rememberCloud', 'forwardFleet'] },
         QUEUE: { target: 'running', actions: ['rememberQueue', 'forwardQueue'] },
         FLEET_UNKNOWN: { target: 'blind', actions: 'forgetCloud' },
         TICK: { actions: ['forwardTick', { type: 'planAndApply', params: { mode: 'running' } }] },
@@ -593,8 +593,8 @@ export const supervisorMachine = setup({
       entry: { type: 'announce', params: { mode: 'blind' } },
       on: {
         FLEET: [
-          { guard: 'queueKnown', target: 'running', actions: ['rememberCloud', 'forwardFleet', 'settleLostLaunches'] },
-          { target: 'degraded', actions: ['rememberCloud', 'forwardFleet', 'settleLostLaunches'] },
+          { guard: 'queueKnown', target: 'running', actions: ['rememberCloud', 'forwardFleet'] },
+          { target: 'degraded', actions: ['rememberCloud', 'forwardFleet'] },
         ],
         TICK: { actions: ['forwardTick', { type: 'planAndApply', params: { mode: 'running' } }] },
       },
@@ -603,7 +603,7 @@ export const supervisorMachine = setup({
       entry: [{ type: 'announce', params: { mode: 'stopping' } }, 'forwardTick', { type: 'planAndApply', params: { mode: 'stopping' } }],
       on: {
         STOP: {},
-        FLEET: { actions: ['rememberCloud', 'forwardFleet', 'settleLostLaunches'] },
+        FLEET: { actions: ['rememberCloud', 'forwardFleet'] },
         TICK: [{ guard: 'noChildren', target: 'stopped' }, { actions: ['forwardTick', { type: 'planAndApply', params: { mode: 'stopping' } }] }],
       },
     },

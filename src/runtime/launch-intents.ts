@@ -212,7 +212,8 @@ export class LaunchIntents {
   }
 
   private ended(key: string): void {
-    if (!this.inFlight.delete(key)) return;
+    // Once, and only for an intent still open: one refused for good is already cleared.
+    if (!this.inFlight.delete(key) || !this.open.has(key)) return;
     this.endedBy.set(key, Math.min(this.endedBy.get(key) ?? Infinity, this.o.clock.now()));
   }
 
