@@ -44,8 +44,31 @@ export interface AwsProxy {
   close(): Promise<void>;
 }
 
+/**
+ * One queue shared by several proxies: the actions it names reach moto one at a time, each
+ * once the one before has been answered. DynamoDB applies a conditional write atomically;
+ * moto_server checks the condition and writes in separate steps on its request threads, so two
+ * replicas' writes sent at the same instant may both pass `attribute_not_exists` there.
+ */
+export interface AtomicWrites {
+  readonly actions: ReadonlySet<string>;
+  run<T>(fn: () => Promise<T>): Promise<T>;
+}
+
+export function atomicWrites(actions: string[]): AtomicWrites {
+  let tail: Promise<unknown> = Promise.resolve();
+  return {
+    actions: new Set(actions),
+    run<T>(fn: () => Promise<T>): Promise<T> {
+      const next = tail.then(fn, fn);
+      tail = next.catch(() => undefined);
+      return next;
+    },
+  };
+}
+
 /** `decide` gets the action and how many times it has been seen before this one (0 for the first). */
-export async function startAwsProxy(target: string, decide: (action: string, seen: number) => ProxyBehaviour = () => 'forward'): Promise<AwsProxy> {
+export async function startAwsProxy(target: string, decide: (action: string, seen: number) => ProxyBehaviour = () => 'forward', opts: { atomic?: AtomicWrites } = {}): Promise<AwsProxy> {
   const to = new URL(target);
   const actions: string[] = [];
   const requests: { action: string; body: string }[] = [];
@@ -119,6 +142,11 @@ export async function startAwsProxy(target: string, decide: (action: string, see
   }
 
   function forward(req: IncomingMessage, body: Buffer): Promise<{ status: number; headers: Record<string, string | string[]>; body: Buffer }> {
+    const { atomic } = opts;
+    return atomic?.actions.has(actionOf(req, body)) ? atomic.run(() => send(req, body)) : send(req, body);
+  }
+
+  function send(req: IncomingMessage, body: Buffer): Promise<{ status: number; headers: Record<string, string | string[]>; body: Buffer }> {
     return new Promise((resolve, reject) => {
       const headers = { ...req.headers, host: to.host };
       const out = request({ host: to.hostname, port: to.port, method: req.method, path: req.url, headers }, (r) => {

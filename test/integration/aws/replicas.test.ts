@@ -7,7 +7,7 @@ import { systemClock } from '../../../src/domain/clock.js';
 import { DEFAULT_DEMAND } from '../../../src/domain/pool.js';
 import type { LeaseStore } from '../../../src/ports/lease.js';
 import { startReplica, type Replica } from '../../../src/runtime/replica.js';
-import { startAwsProxy, type AwsProxy, type ProxyBehaviour } from '../../helpers/aws-proxy.js';
+import { atomicWrites, startAwsProxy, type AwsProxy, type ProxyBehaviour } from '../../helpers/aws-proxy.js';
 import { leaseMotoRegion, type MotoRegion } from '../../helpers/moto.js';
 import { clients, createCluster, droneSpec, failureLogs, testAwsConfig, waitFor, ScriptedQueue } from './support.js';
 
@@ -23,6 +23,9 @@ const P = 2_000;
 let moto: MotoRegion;
 let ec2: EC2Client;
 const proxies: AwsProxy[] = [];
+// The lease's conditional writes are atomic in DynamoDB, not in moto: two replicas started
+// together could both take the lease there (CI saw it), so their writes go one at a time.
+const atomic = atomicWrites(['UpdateItem']);
 const replicas: Replica[] = [];
 
 beforeAll(async () => {
@@ -51,7 +54,7 @@ const config = (daemonId: string) =>
   });
 
 async function replica(daemonId: string, holder: string, q: ScriptedQueue, logger: ReturnType<typeof failureLogs>['logger'], decide?: (action: string, seen: number) => ProxyBehaviour): Promise<{ r: Replica; proxy: AwsProxy; store: LeaseStore }> {
-  const proxy = await startAwsProxy(moto.endpoint, decide);
+  const proxy = await startAwsProxy(moto.endpoint, decide, { atomic });
   proxies.push(proxy);
   const cfg = config(daemonId);
   const aws = testAwsConfig({ endpoint: proxy.endpoint, region: moto.region }, { lease: { table: TABLE, durationSeconds: D / 1000, renewSeconds: P / 1000 } });
