@@ -67,7 +67,7 @@ const BOOTING_AGENT_PENDING = place('booting.agentPending', 'booting', 'capacity
 const IDLE = place('task-running.idle', 'idle', 'capacity');
 const BUSY = place('task-running.busy', 'busy', 'capacity');
 const DRAIN_STOPPING = place('draining.stopping', 'draining', 'changing', 'undrained');
-const DRAIN_RETRYING = place('draining.retrying', 'draining', 'changing', 'undrained');
+const DRAIN_RETRYING = place('draining.retrying', 'draining', 'changing', 'undrained', 'retrying');
 const DRAIN_WAITING = place('draining.waiting', 'draining', 'changing', 'drain-waiting');
 const TERMINATING = place('draining.terminating', 'draining', 'changing');
 const ABANDONING = place('draining.abandoning', 'draining', 'changing', 'undrained');
@@ -75,7 +75,7 @@ const TERMINATED = place('terminated', 'terminated');
 const PRIMING_LAUNCH = place('priming.launching', 'priming', 'changing');
 const PRIMING_BOOT = place('priming.booting', 'priming', 'changing', 'registering');
 const PARKING = place('parked.parking', 'parking', 'changing');
-const PARK_RETRYING = place('parked.retrying', 'parking', 'changing');
+const PARK_RETRYING = place('parked.retrying', 'parking', 'changing', 'retrying');
 const PARKED = place('parked.ready', 'parked');
 const UNPARKING = place('parked.starting', 'booting', 'capacity', 'changing', 'registering');
 
@@ -97,6 +97,7 @@ export function viewOf(c: InstanceContext): InstanceView {
     forced: c.forced,
     drift: c.drift,
     since: c.at.since,
+    deadline: !c.at.tags.includes('changing') || c.deadline === Number.MAX_SAFE_INTEGER ? null : c.at.tags.includes('retrying') ? c.at.since : c.deadline,
     warmStart: c.warm,
     thenPark: c.thenPark,
   };

@@ -21,9 +21,10 @@ export type ViewPhase = 'requested' | 'booting' | 'idle' | 'busy' | 'draining' |
  * - `drain-waiting`: draining, waiting for proof that nothing runs on it (it hears the
  *   drain-relevant facts on every observation);
  * - `undrained`: draining, but the drain has not taken effect: its agent may still take work,
- *   so while the CI queue cannot be read it is told a build may run on it.
+ *   so while the CI queue cannot be read it is told a build may run on it;
+ * - `retrying`: a command failed; the next tick tries it again (whatever its deadline).
  */
-export type InstanceTag = 'capacity' | 'changing' | 'cancellable' | 'drain-waiting' | 'registering' | 'undrained';
+export type InstanceTag = 'capacity' | 'changing' | 'cancellable' | 'drain-waiting' | 'registering' | 'undrained' | 'retrying';
 
 /** The planner's view of an instance (ids, times, price, cancellable), and what people need besides. */
 export interface InstanceView extends Omit<PlannedInstance, 'phase'> {
@@ -39,6 +40,12 @@ export interface InstanceView extends Omit<PlannedInstance, 'phase'> {
   drift: string | null;
   /** When it entered `state` (ms epoch). */
   since: number;
+  /**
+   * While a deadline runs (the `changing` tag): from when a tick may change it (ms epoch) —
+   * when its deadline passes, or at once when `retrying`. A tick before then changes nothing,
+   * so none is sent. Null otherwise.
+   */
+  deadline: number | null;
   /** Started from parked since it last parked: its boot was a warm start, not a cold one. */
   warmStart: boolean;
   /** Draining to park again rather than to be terminated. */

@@ -1,7 +1,8 @@
 import type { SnapshotFrom } from 'xstate';
 import type { CloudView, Decision, QueueView } from '../../src/planner/types.js';
+import type { Market, ObservedInstance } from '../../src/ports/cloud-provider.js';
 import { hasTag, type InstanceView } from '../instance/view.js';
-import { steadyWhileUnchanged, type SupervisorContext, type SupervisorMode, type supervisorMachine } from './supervisor.machine.js';
+import { steadyUntil, type SupervisorContext, type SupervisorMode, type supervisorMachine } from './supervisor.machine.js';
 
 /**
  * The one way the runtime, the lifecycle log, the status page and the tests read the fleet:
@@ -80,9 +81,17 @@ export function cloudOf(s: SupervisorSnapshot): CloudView {
   return s.context.cloud;
 }
 
+type Described = { instanceType: string; market: Market };
+/** Type and market by instance id, one map per describe list, made when someone asks. */
+const describedById = new WeakMap<readonly ObservedInstance[], ReadonlyMap<string, Described>>();
+
 /** What the cloud last said an instance is (type, market); undefined before it was described. */
-export function describedOf(s: SupervisorSnapshot, instanceId: string | null): SupervisorContext['described'][string] | undefined {
-  return instanceId === null ? undefined : s.context.described[instanceId];
+export function describedOf(s: SupervisorSnapshot, instanceId: string | null): Described | undefined {
+  if (instanceId === null) return undefined;
+  const list = s.context.described;
+  let byId = describedById.get(list);
+  if (!byId) describedById.set(list, (byId = new Map(list.map((o) => [o.instanceId, { instanceType: o.instanceType, market: o.market }]))));
+  return byId.get(instanceId);
 }
 
 /** The settings the supervisor plans with (pools with their limits and warm pools, fleet max, budget). */
@@ -104,9 +113,10 @@ export function buildsOn(s: SupervisorSnapshot, agent: string): string[] {
 }
 
 /**
- * Polls and ticks that see what the last ones saw change nothing now or later but the time the
- * queue was watched (see steadyWhileUnchanged): a replay may skip them until something changes.
+ * Until when (exclusive) polls and ticks that see what the last ones saw change nothing but the
+ * time the queue was watched (see steadyUntil); -Infinity when they may change something now:
+ * a replay may skip them until then.
  */
-export function steady(s: SupervisorSnapshot, now: number): boolean {
-  return s.status === 'active' && steadyWhileUnchanged(s.context, modeOf(s), now);
+export function steadyFor(s: SupervisorSnapshot, now: number): number {
+  return s.status === 'active' ? steadyUntil(s.context, modeOf(s), now) : -Infinity;
 }

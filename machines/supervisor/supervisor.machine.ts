@@ -1,4 +1,4 @@
-import { assign, emit, enqueueActions, initialTransition, setup } from 'xstate';
+import { assign, createActor, emit, enqueueActions, setup } from 'xstate';
 import type { PoolSpec } from '../../src/domain/pool.js';
 import type { FleetSnapshot, Market, ObservedInstance } from '../../src/ports/cloud-provider.js';
 import type { QueueSnapshot, Stage } from '../../src/ports/queue-source.js';
@@ -6,8 +6,8 @@ import type { InstanceNotice } from '../../src/ports/interruption-source.js';
 import { emptyHistory, recordArrivals, type ArrivalHistory } from '../../src/planner/arrivals.js';
 import { matchPools } from '../../src/planner/match-pools.js';
 import { plan } from '../../src/planner/plan.js';
-import { warmEnabled } from '../../src/planner/warm-pool.js';
-import type { CloudView, Decision, InstanceView as PlannedInstance, LaunchFailures, LaunchUnknown, PlannerSettings, QueueView } from '../../src/planner/types.js';
+import { timeless } from '../../src/planner/timeless.js';
+import type { CloudView, Decision, InstanceView as PlannedInstance, LaunchFailures, LaunchUnknown, PlannerSettings, QueueView, World } from '../../src/planner/types.js';
 import type { InstanceEvent, InstanceInput, InstanceTimeouts } from '../instance/events.js';
 import { instanceMachine, viewOf } from '../instance/instance.machine.js';
 import { hasTag, type InstanceReport, type InstanceView, type ViewPhase } from '../instance/view.js';
@@ -105,13 +105,18 @@ export interface SupervisorContext {
   arrivals: ArrivalHistory;
   /** How long cold boots took lately (launch → agent running), a moving average; null until one is seen. */
   bootMs: number | null;
-  /** What the last describe said each instance is (type, market), by instance id: for people, not for the planner. */
-  described: Record<string, { instanceType: string; market: Market }>;
+  /** The last describe's list, for what the cloud says each instance is (type, market): for people, not for the planner (selectors.describedOf). */
+  described: readonly ObservedInstance[];
 }
 
-/** The view a new actor starts with, computed as the actor itself will: it reports the same. */
+/**
+ * The view a new actor starts with, computed as the actor itself will: it reports the same. An
+ * actor never started runs no action but its context's assignments. (Not `initialTransition()`:
+ * it first builds an inert actor without the input, whose context factory throws, and an
+ * exception per launch cost 5 % of a replay.)
+ */
 function initialView(input: InstanceInput): InstanceView {
-  return viewOf(initialTransition(instanceMachine, input)[0].context);
+  return viewOf(createActor(instanceMachine, { input }).getSnapshot().context);
 }
 
 /** Stages in `next` that were not in `prev`. */
@@ -142,18 +147,6 @@ const quietQueues = new WeakMap<readonly Stage[], { fleet: Record<string, Instan
 
 /** The same for a describe's list that told no instance anything, adopted nothing and did not depend on the time. */
 const quietFleets = new WeakMap<readonly ObservedInstance[], { fleet: Record<string, InstanceView>; facts: Record<string, Facts> }>();
-
-/** Type and market per instance id, one record per describe list (a list that did not change is the same object). */
-const describedCache = new WeakMap<readonly ObservedInstance[], SupervisorContext['described']>();
-function describedOf(instances: readonly ObservedInstance[]): SupervisorContext['described'] {
-  let d = describedCache.get(instances);
-  if (!d) {
-    d = {};
-    for (const o of instances) d[o.instanceId] = { instanceType: o.instanceType, market: o.market };
-    describedCache.set(instances, d);
-  }
-  return d;
-}
 
 type Live = InstanceView & { phase: PlannedInstance['phase'] };
 const liveOf = new WeakMap<Record<string, InstanceView>, readonly Live[]>();
@@ -230,52 +223,67 @@ function eachInstance(
 }
 
 
-/** The planner's decisions on what the supervisor knows, at `now`. */
-function planNow(context: SupervisorContext, now: number, mode: 'running' | 'stopping'): Decision[] {
+/** The planner's world: what the supervisor knows, at `now`. */
+function worldOf(context: SupervisorContext, now: number, mode: 'running' | 'stopping'): World {
   const settleMs = context.input.settleMs ?? 0;
-  return plan(
-    {
-      now,
-      mode,
-      queue: context.queue,
-      instances: liveInstances(context.fleet),
-      launchFailures: context.launchFailures,
-      launchesUnknown: context.launchesUnknown,
-      cloud: context.cloud,
-      settling: { until: context.input.now + settleMs, graceMs: settleMs },
-      arrivals: context.arrivals,
-      ...(context.bootMs !== null ? { bootSeconds: context.bootMs / 1000 } : {}),
-    },
-    { pools: context.input.pools, planner: context.input.planner },
-  );
+  return {
+    now,
+    mode,
+    queue: context.queue,
+    instances: liveInstances(context.fleet),
+    launchFailures: context.launchFailures,
+    launchesUnknown: context.launchesUnknown,
+    cloud: context.cloud,
+    settling: { until: context.input.now + settleMs, graceMs: settleMs },
+    arrivals: context.arrivals,
+    ...(context.bootMs !== null ? { bootSeconds: context.bootMs / 1000 } : {}),
+  };
 }
 
-const steadyOf = new WeakMap<Record<string, InstanceView>, { stages: readonly Stage[]; steady: boolean }>();
+/** The planner's decisions on what the supervisor knows, at `now`. */
+function planNow(context: SupervisorContext, now: number, mode: 'running' | 'stopping'): Decision[] {
+  return plan(worldOf(context, now, mode), { pools: context.input.pools, planner: context.input.planner });
+}
 
 /**
- * True when observations that repeat the last ones, and ticks, change nothing at any later
- * instant but the time the queue was watched (and the queue snapshot's time): running with
- * queue and cloud known; no pool with a warm pool; launches not held by the start's settling,
- * failures or lost answers; every instance running a build (so none has a deadline, an idle
- * timer or a drain in progress, and each is listed by the describe it was seen in); and the
- * planner, asked now, decides nothing. In that state no rule depends on the time or on the
- * arrivals seen: sizing, caps and renewal read only the queue and the fleet, which repeat.
- * A replay on virtual time skips such polls and ticks (src/sim/simulate.ts).
+ * Per fleet object: until when it is steady (see steadyUntil) with these stages, launch
+ * failures and lost launches; -Infinity if not at all. Nothing else it depends on changes
+ * back: once settled after the start, a supervisor stays settled.
  */
-export function steadyWhileUnchanged(context: SupervisorContext, mode: SupervisorMode, now: number): boolean {
-  if (mode !== 'running' || !context.queue.known || !context.cloud.known || context.holds.length > 0) return false;
-  if (now < context.input.now + (context.input.settleMs ?? 0)) return false;
-  for (const _ in context.launchFailures) return false;
-  for (const _ in context.launchesUnknown) return false;
-  if (context.input.pools.some((p) => warmEnabled(p.warmPool))) return false;
+const steadyOf = new WeakMap<Record<string, InstanceView>, { stages: readonly Stage[]; failures: SupervisorContext['launchFailures']; unknown: SupervisorContext['launchesUnknown']; until: number }>();
+
+/**
+ * Until when (exclusive) observations that repeat the last ones, and ticks, change nothing but
+ * the time the queue was watched (and the queue snapshot's time); -Infinity when they may change
+ * something now. Steady: running with the queue and the cloud known and no holds; every
+ * instance running a build or in a cold boot (whose deadline is the bound: a tick before it
+ * changes nothing); the planner, asked now, decides nothing, and says its plan stays so at any
+ * later time and odds while the queue and the fleet stay as they are (src/planner/timeless.ts).
+ * A busy instance has no deadline, no idle timer and no drain in progress. A replay on virtual
+ * time skips such polls and ticks (src/sim/simulate.ts).
+ */
+export function steadyUntil(context: SupervisorContext, mode: SupervisorMode, now: number): number {
+  if (mode !== 'running' || !context.queue.known || !context.cloud.known || context.holds.length > 0) return -Infinity;
   const stages = context.queue.stages;
-  const memo = steadyOf.get(context.fleet);
-  if (memo && memo.stages === stages) return memo.steady;
-  let steady = true;
-  for (const k in context.fleet) if (context.fleet[k]!.phase !== 'busy') steady = false;
-  steady &&= planNow(context, now, 'running').length === 0;
-  steadyOf.set(context.fleet, { stages, steady });
-  return steady;
+  let memo = steadyOf.get(context.fleet);
+  if (!memo || memo.stages !== stages || memo.failures !== context.launchFailures || memo.unknown !== context.launchesUnknown) {
+    memo = { stages, failures: context.launchFailures, unknown: context.launchesUnknown, until: steadyFleetUntil(context, now) };
+    steadyOf.set(context.fleet, memo);
+  }
+  return now < memo.until ? memo.until : -Infinity;
+}
+
+function steadyFleetUntil(context: SupervisorContext, now: number): number {
+  let until = Infinity;
+  for (const k in context.fleet) {
+    const v = context.fleet[k]!;
+    if (v.phase === 'busy') continue;
+    if (v.phase !== 'booting' || v.warmStart || v.deadline === null) return -Infinity;
+    until = Math.min(until, v.deadline);
+  }
+  const world = worldOf(context, now, 'running');
+  const settings = { pools: context.input.pools, planner: context.input.planner };
+  return timeless(world, settings) && plan(world, settings).length === 0 ? until : -Infinity;
 }
 
 export const supervisorMachine = setup({
@@ -374,8 +382,7 @@ export const supervisorMachine = setup({
     /** Forward fleet facts; adopt tagged instances no actor owns; forget the lost launches the describe proves were never made. */
     forwardFleet: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'FLEET') return;
-      const described = describedOf(event.snapshot.instances);
-      if (described !== context.described) enqueue.assign({ described });
+      if (event.snapshot.instances !== context.described) enqueue.assign({ described: event.snapshot.instances });
       // The lost launches this describe proves were never made are forgotten (one it lists is adopted below).
       const unknown = settledLaunches(context.launchesUnknown, event.snapshot.at);
       if (unknown !== context.launchesUnknown) enqueue.assign({ launchesUnknown: unknown });
@@ -393,7 +400,8 @@ export const supervisorMachine = setup({
       const owned = new Set<string>();
       // A launch still in flight owns whatever carries its key: its answer says which twin.
       const launching = new Set<string>();
-      for (const [key, view] of Object.entries(context.fleet)) {
+      for (const key in context.fleet) {
+        const view = context.fleet[key]!;
         if (!isLive(view)) continue;
         const id = view.instanceId;
         if (!id) {
@@ -479,10 +487,13 @@ export const supervisorMachine = setup({
       enqueue.sendTo(event.key, event.event);
     }),
 
-    /** Deadlines are checked on ticks; only actors with a deadline need them. */
+    /** Deadlines are checked on ticks: an actor hears one once its deadline has come (see InstanceView.deadline). */
     forwardTick: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'TICK' && event.type !== 'STOP') return;
-      for (const key of changingKeys(context.fleet)) enqueue.sendTo(key, { type: 'TICK', now: event.now });
+      for (const key of changingKeys(context.fleet)) {
+        const due = context.fleet[key]!.deadline;
+        if (due === null || due <= event.now) enqueue.sendTo(key, { type: 'TICK', now: event.now });
+      }
     }),
 
     planAndApply: enqueueActions(({ context, event, enqueue }, p: { mode: 'running' | 'stopping' }) => {
@@ -548,7 +559,7 @@ export const supervisorMachine = setup({
     holds: [],
     arrivals: emptyHistory(),
     bootMs: null,
-    described: {},
+    described: [],
   }),
   on: {
     QUEUE: { actions: ['rememberQueue', 'forwardQueue'] },

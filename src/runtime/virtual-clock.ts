@@ -2,6 +2,12 @@ import type { Clock } from '../domain/clock.js';
 
 interface Timer {
   at: number;
+  /**
+   * The instant it was armed at; for a periodic timer moved by a skip, the instant its last
+   * dropped firing would have re-armed it. Timers due at one instant fire in the order they
+   * were armed, as `seq` alone would say if nothing were skipped.
+   */
+  armedAt: number;
   seq: number;
   fn: () => void;
   cancelled: boolean;
@@ -14,9 +20,6 @@ export interface Periodic {
   periodMs: number;
   onSkip?: (firings: number) => void;
 }
-
-/** A common period longer than this (odd, unrelated cadences) is not worth skipping by. */
-const MAX_COMMON_PERIOD_MS = 86_400_000;
 
 /**
  * Virtual time for the simulator and tests: timers fire in (time, creation) order as fast as
@@ -34,7 +37,7 @@ export class VirtualClock implements Clock {
     return this.t;
   }
   setTimeout(fn: () => void, ms: number, periodic?: Periodic): unknown {
-    const timer: Timer = { at: this.t + Math.max(0, ms), seq: this.seq++, fn, cancelled: false, ...(periodic ? { periodic } : {}) };
+    const timer: Timer = { at: this.t + Math.max(0, ms), armedAt: this.t, seq: this.seq++, fn, cancelled: false, ...(periodic ? { periodic } : {}) };
     this.push(timer);
     return timer;
   }
@@ -52,6 +55,9 @@ export class VirtualClock implements Clock {
    */
   async runUntil(until: number, stop: () => boolean = () => false, quietUntil?: () => number): Promise<number> {
     await settle();
+    // The instant since whose end it has been quiet throughout (no plain timer fired since):
+    // a periodic timer armed after it chose its period in the quiet state, and keeps it.
+    let quietSince: number | null = null;
     while (this.heap.length > 0 && !stop()) {
       // A cancelled timer (a poll's timeout after the poll answered, a rescheduled interval)
       // fires nothing: drop it without making its time an instant of its own.
@@ -59,14 +65,21 @@ export class VirtualClock implements Clock {
         this.pop();
         continue;
       }
-      if (quietUntil && this.heap[0]!.periodic) this.skipQuiet(Math.min(until, quietUntil()));
+      if (quietUntil && this.heap[0]!.periodic) {
+        const bound = quietUntil();
+        if (bound === -Infinity) quietSince = null;
+        else this.skipQuiet(Math.min(until, bound), (quietSince ??= this.t));
+      }
       const next = this.heap[0]!;
       if (next.at > until) break;
       this.t = Math.max(this.t, next.at);
       // Fire everything due at this instant, then let promise chains settle once.
       while (this.heap.length > 0 && this.heap[0]!.at <= this.t) {
         const timer = this.pop()!;
-        if (!timer.cancelled) timer.fn();
+        if (timer.cancelled) continue;
+        // Something may change at a plain timer (the world's, a deadline's).
+        if (!timer.periodic) quietSince = null;
+        timer.fn();
       }
       await settle();
     }
@@ -75,38 +88,38 @@ export class VirtualClock implements Clock {
   }
 
   /**
-   * Drop whole rounds of periodic firings before `bound` (and before any other timer: those
-   * are when something changes): every periodic timer moves on by the same k × L, L a common
-   * multiple of their periods, so they keep their phases; each hears how many firings it
-   * missed. They are re-armed in the order they were armed, after every timer there is, as
-   * their last dropped firings would have re-armed them: at an instant shared with another
-   * timer they fire in the order they would have.
+   * Drop the periodic firings before `bound` (and before any other timer: those are when
+   * something changes): each periodic timer armed after `quietSince` moves on by a whole number
+   * of its own periods, to its first firing at or after the bound, and hears how many it
+   * missed. One armed earlier may have chosen its period (a poll's, which follows what it
+   * found) before the quiet began: it fires once more, and is moved once re-armed. A moved timer
+   * takes the place in the order its last dropped firing would have given it (armed then; two
+   * re-armed at one instant keep their order), so at an instant shared with another timer they
+   * fire in the order they would have.
    */
-  private skipQuiet(bound: number): void {
+  private skipQuiet(bound: number, quietSince: number): void {
     const periodic: Timer[] = [];
-    let common = 1;
-    let last = -Infinity;
     for (const x of this.heap) {
       if (x.cancelled) continue;
-      if (!x.periodic) {
-        bound = Math.min(bound, x.at);
-        continue;
-      }
-      const p = x.periodic.periodMs;
-      if (!Number.isInteger(p) || p <= 0) return;
-      common = lcm(common, p);
-      if (common > MAX_COMMON_PERIOD_MS) return;
-      last = Math.max(last, x.at);
-      periodic.push(x);
+      if (!x.periodic) bound = Math.min(bound, x.at);
+      else if (x.periodic.periodMs > 0 && Number.isFinite(x.periodic.periodMs)) periodic.push(x);
+      else return;
     }
-    const rounds = Math.floor((bound - last) / common);
-    if (periodic.length === 0 || !(rounds >= 1)) return;
-    const shift = rounds * common;
-    periodic.sort((a, b) => a.seq - b.seq);
+    if (!Number.isFinite(bound)) return;
+    const moved: { x: Timer; firings: number; rearmedAt: number }[] = [];
     for (const x of periodic) {
-      x.at += shift;
-      x.seq = this.seq++;
-      x.periodic!.onSkip?.(shift / x.periodic!.periodMs);
+      if (x.armedAt <= quietSince) continue;
+      const p = x.periodic!.periodMs;
+      const firings = Math.ceil((bound - x.at) / p);
+      if (firings >= 1) moved.push({ x, firings, rearmedAt: x.at + (firings - 1) * p });
+    }
+    if (moved.length === 0) return;
+    moved.sort((a, b) => a.rearmedAt - b.rearmedAt || a.x.seq - b.x.seq);
+    for (const m of moved) {
+      m.x.at += m.firings * m.x.periodic!.periodMs;
+      m.x.armedAt = m.rearmedAt;
+      m.x.seq = this.seq++;
+      m.x.periodic!.onSkip?.(m.firings);
     }
     this.heap = this.heap.filter((x) => !x.cancelled).sort((a, b) => (less(a, b) ? -1 : 1));
   }
@@ -144,10 +157,7 @@ export class VirtualClock implements Clock {
   }
 }
 
-const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
-const lcm = (a: number, b: number) => (a / gcd(a, b)) * b;
-
-const less = (a: Timer, b: Timer) => a.at < b.at || (a.at === b.at && a.seq < b.seq);
+const less = (a: Timer, b: Timer) => a.at < b.at || (a.at === b.at && (a.armedAt < b.armedAt || (a.armedAt === b.armedAt && a.seq < b.seq)));
 const settle = () => new Promise<void>((r) => setImmediate(r));
 
 /**

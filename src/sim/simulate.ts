@@ -9,7 +9,7 @@ import { buildReport, type SimReport } from './report.js';
 import { SimWorld, type SimWorldOptions } from './sim-world.js';
 import type { TraceJob } from './trace.js';
 import { pino } from 'pino';
-import { holdsOf, instanceById, liveCount, steady } from '../../machines/supervisor/selectors.js';
+import { holdsOf, instanceById, liveCount, steadyFor } from '../../machines/supervisor/selectors.js';
 import { CapsWatch } from './caps-watch.js';
 import { intentTimings, LaunchIntents } from '../runtime/launch-intents.js';
 import { MemoryLeaseStore } from './lease-store.js';
@@ -56,13 +56,14 @@ export interface SimulationOptions {
   launchIntents?: boolean;
   /**
    * Skip polls and ticks that provably change nothing (default true): while the world's answers
-   * repeat and the supervisor is steady (every agent running a build, or no fleet and no work),
-   * the clock moves on to the next timer of the world (an arrival, a build's end, a boot step)
-   * in whole rounds of the polls' periods. The same supervisor, actors and planner run every
-   * instant that can change anything; the watched time the arrivals history counts is kept as
-   * the skipped polls would have kept it. False: every poll runs (for comparisons). Off by
-   * default when `ports` is given: the world vouches only for its own answers, not for faults
-   * injected around them at times it does not know.
+   * repeat and the supervisor is steady (every agent running a build or in a cold boot, and the
+   * planner's plan empty and unchanged by the time: steadyUntil in the supervisor machine), the
+   * clock moves each poll and tick on by whole periods of its own to the next timer of the world
+   * (an arrival, a build's end, a boot step) or the next boot deadline. The same supervisor,
+   * actors and planner run every instant that can change anything; the watched time the
+   * arrivals history counts is kept as the skipped polls would have kept it. False: every poll
+   * runs (for comparisons). Off by default when `ports` is given: the world vouches only for its
+   * own answers, not for faults injected around them at times it does not know.
    */
   skipQuiet?: boolean;
   /**
@@ -160,11 +161,12 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
   let restarts = 0;
   const quietUntil = (): number => {
     const now = clock.now();
-    if (restarts > 0 || world.queueDepth.pending > 0 || daemon.interpreter.pending().length > 0) return -Infinity;
-    if (!steady(daemon.supervisor.getSnapshot(), now) || !world.answersRepeat()) return -Infinity;
+    if (restarts > 0 || daemon.interpreter.pending().length > 0) return -Infinity;
+    const until = steadyFor(daemon.supervisor.getSnapshot(), now);
+    if (until === -Infinity || !world.answersRepeat()) return -Infinity;
     // Nor past a midnight: progress views report the first instant of each simulated day.
     const midnight = (Math.floor(now / 86_400_000) + 1) * 86_400_000;
-    return Math.min(midnight, now < o.end ? o.end : Infinity);
+    return Math.min(until, midnight, now < o.end ? o.end : Infinity);
   };
   const skip = (o.skipQuiet ?? o.ports === undefined) ? quietUntil : undefined;
   if (!o.pacer) await clock.runUntil(hardEnd, step, skip);

@@ -5,7 +5,7 @@ import type { InstanceNotice } from '../../src/ports/interruption-source.js';
 
 /** What a notice of the interruption queue tells one instance actor, by its phase and what it was told before. */
 const view = (phase: InstanceView['phase']): InstanceView =>
-  ({ key: 'k', pool: 'default', phase, state: phase, tags: [], cancellable: false, instanceId: 'i-0000000a', launchedAt: 0, idleSince: null, paidUntil: null, pricePerHour: 0.1, reason: '', forced: false, drift: null, since: 0, warmStart: false, thenPark: false }) as InstanceView;
+  ({ key: 'k', pool: 'default', phase, state: phase, tags: [], cancellable: false, instanceId: 'i-0000000a', launchedAt: 0, idleSince: null, paidUntil: null, pricePerHour: 0.1, reason: '', forced: false, drift: null, since: 0, deadline: null, warmStart: false, thenPark: false }) as InstanceView;
 const n = (o: Partial<InstanceNotice>): InstanceNotice => ({ kind: 'spot-interruption', instanceId: 'i-0000000a', sentAt: 0, ...o });
 const told = { ...NO_FACTS, interrupted: true };
 

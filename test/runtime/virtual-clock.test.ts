@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { VirtualClock } from '../../src/runtime/virtual-clock.js';
+
+/**
+ * Periodic timers (re-armed by their own firing) at unrelated periods, one plain timer (the
+ * world's next change), and a quiet bound: skipping must drop exactly the firings before the
+ * bound and the plain timer, tell each timer how many it missed, and leave every firing from
+ * there on at the same instant and in the same order as a run that fired them all.
+ */
+function run(periods: Record<string, number>, plainAt: number, quietUntil: number | null, until: number, firstPeriods: Record<string, number> = {}) {
+  const clock = new VirtualClock(0);
+  const fired: string[] = [];
+  const missed: Record<string, number> = {};
+  const arm = (name: string, period: number, delay: number) =>
+    clock.setTimeout(
+      () => {
+        fired.push(`${clock.now()} ${name}`);
+        arm(name, periods[name]!, periods[name]!);
+      },
+      delay,
+      { periodMs: period, onSkip: (n) => (missed[name] = (missed[name] ?? 0) + n) },
+    );
+  // Each starts as the daemon's polls do: at once or after a first delay, then every period. A
+  // poll re-armed before it took in what it found may keep an older period for one firing.
+  for (const [name, p] of Object.entries(periods)) {
+    const first = firstPeriods[name] ?? p;
+    arm(name, first, name === 'tick' ? p : first === p ? 0 : first);
+  }
+  // Once the world changed, the next firings may change something: nothing is quiet any more.
+  let changed = false;
+  clock.setTimeout(() => {
+    changed = true;
+    fired.push(`${clock.now()} world`);
+  }, plainAt);
+  const quiet = quietUntil === null ? undefined : () => (!changed && clock.now() < quietUntil ? quietUntil : -Infinity);
+  return clock.runUntil(until, () => false, quiet).then(() => ({ fired, missed }));
+}
+
+const cases: { name: string; periods: Record<string, number>; plainAt: number; quiet: number; firstPeriods?: Record<string, number> }[] = [
+  { name: 'queue 2 s, fleet 5 s, tick 30 s; the world changes at 97 s', periods: { queue: 2000, fleet: 5000, tick: 30000 }, plainAt: 97_000, quiet: 200_000 },
+  { name: 'the quiet bound comes before the world changes', periods: { queue: 2000, fleet: 1000, tick: 30000 }, plainAt: 500_000, quiet: 61_500 },
+  { name: 'periods with no common multiple worth having (odd milliseconds)', periods: { queue: 1999, fleet: 4999, tick: 29_989 }, plainAt: 250_000, quiet: 400_000 },
+  { name: 'the bound falls on a firing: that firing runs', periods: { queue: 2000, fleet: 5000, tick: 30000 }, plainAt: 600_000, quiet: 60_000 },
+  { name: 'a poll armed before the quiet with its old period: it fires once, then keeps the new one', periods: { queue: 2000, fleet: 5000, tick: 30000 }, firstPeriods: { queue: 10_000 }, plainAt: 97_000, quiet: 200_000 },
+];
+
+describe('VirtualClock: quiet periodic firings are skipped', () => {
+  it.each(cases)('$name', async (c) => {
+    const until = 700_000;
+    const all = await run(c.periods, c.plainAt, null, until, c.firstPeriods);
+    const skipped = await run(c.periods, c.plainAt, c.quiet, until, c.firstPeriods);
+    const bound = Math.min(c.quiet, c.plainAt);
+    const at = (line: string) => Number(line.split(' ')[0]);
+    // From the bound on, the same firings at the same instants in the same order.
+    expect(skipped.fired.filter((l) => at(l) >= bound)).toEqual(all.fired.filter((l) => at(l) >= bound));
+    // Before it, the firings of the first instant, and each timer's first firing after it (its
+    // period may have been chosen before the quiet began).
+    const before = skipped.fired.filter((l) => at(l) < bound);
+    for (const name of Object.keys(c.periods)) expect(before.filter((l) => l.endsWith(` ${name}`) && at(l) > 0).length, name).toBeLessThanOrEqual(1);
+    // Each timer heard of exactly the firings it missed.
+    for (const name of Object.keys(c.periods)) {
+      const dropped = all.fired.filter((l) => l.endsWith(` ${name}`) && at(l) < bound).length - before.filter((l) => l.endsWith(` ${name}`)).length;
+      expect(skipped.missed[name] ?? 0, name).toBe(dropped);
+    }
+    expect(skipped.fired.length).toBeLessThan(all.fired.length);
+  });
+});
