@@ -29,11 +29,20 @@ export function skippedFirings(action: SchedulerAction<unknown>): { firings: num
   return r;
 }
 
+/**
+ * A periodic action's way to tell a skipping clock the period it would choose now (`Periodic.periodNow`):
+ * a no-op on real time.
+ */
+export function periodFrom(action: SchedulerAction<unknown>, periodNow: () => number): void {
+  if (action instanceof ClockAction) action.periodNow = periodNow;
+}
+
 class ClockAction<T> extends Subscription implements SchedulerAction<T> {
   private handle: unknown = null;
   private working = false;
   skipped = 0;
   periodMs = 0;
+  periodNow: (() => number) | undefined = undefined;
   constructor(
     private readonly clock: Clock,
     private readonly work: (this: SchedulerAction<T>, state?: T) => void,
@@ -57,7 +66,7 @@ class ClockAction<T> extends Subscription implements SchedulerAction<T> {
     // Re-scheduled by its own work: periodic, every `delay`.
     if (this.working && delay > 0) {
       this.periodMs = delay;
-      this.handle = (this.clock as SkippingClock).setTimeout(fire, delay, { periodMs: delay, onSkip: (n) => (this.skipped += n) });
+      this.handle = (this.clock as SkippingClock).setTimeout(fire, delay, { periodMs: delay, onSkip: (n) => (this.skipped += n), ...(this.periodNow ? { periodNow: this.periodNow } : {}) });
     } else this.handle = this.clock.setTimeout(fire, delay);
     return this;
   }

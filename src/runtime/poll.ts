@@ -1,6 +1,6 @@
 import { Observable, type SchedulerLike, type Subscription } from 'rxjs';
 import type { Clock } from '../domain/clock.js';
-import { skippedFirings } from './clock-scheduler.js';
+import { periodFrom, skippedFirings } from './clock-scheduler.js';
 
 /**
  * Polls a virtual clock dropped just before this one, every `everyMs`, while nothing could
@@ -130,11 +130,13 @@ export function poll$<T>(fn: (signal: AbortSignal) => Promise<T>, o: PollOptions
       dropped = undefined;
       start();
     };
+    const period = typeof o.periodMs === 'function' ? o.periodMs : () => o.periodMs as number;
     const interval = s.schedule(function () {
       const skipped = skippedFirings(this);
       if (skipped.firings > 0) dropped = { polls: (dropped?.polls ?? 0) + skipped.firings, everyMs: skipped.everyMs };
       cycleNow();
-      if (!sub.closed) this.schedule(undefined, typeof o.periodMs === 'function' ? o.periodMs() : o.periodMs);
+      periodFrom(this, period);
+      if (!sub.closed) this.schedule(undefined, period());
     }, 0);
     const kicks = o.kick?.subscribe(cycleNow);
 

@@ -1,4 +1,4 @@
-import { map, Observable, timer, type SchedulerLike } from 'rxjs';
+import { map, Observable, type SchedulerLike } from 'rxjs';
 import type { RuntimeConfig } from '../config/config.js';
 import type { Clock } from '../domain/clock.js';
 import { DdaError, describeError, isDdaError } from '../domain/errors.js';
@@ -7,6 +7,7 @@ import type { CloudProvider } from '../ports/cloud-provider.js';
 import type { IgnoredMessage, InterruptionSource } from '../ports/interruption-source.js';
 import type { QueueSource } from '../ports/queue-source.js';
 import type { SupervisorEvent } from '../../machines/supervisor/supervisor.machine.js';
+import { periodFrom } from './clock-scheduler.js';
 import { poll$, type PollOptions } from './poll.js';
 
 /** What every observation stream runs on. */
@@ -74,10 +75,21 @@ export function fleetEvents$(cloud: CloudProvider, d: StreamDeps, inTransition: 
   );
 }
 
-/** The supervisor's clock tick (deadlines, planning). The first waits one period so the first observations can arrive. */
+/**
+ * The supervisor's clock tick (deadlines, planning). The first waits one period so the first
+ * observations can arrive. As `timer(ms, ms, scheduler)`, but it tells a skipping clock that its
+ * period never changes (periodFrom), so a replay may drop quiet ticks at once.
+ */
 export function ticks$(d: StreamDeps): Observable<SupervisorEvent> {
   const ms = d.rt.tickSeconds * 1000;
-  return timer(ms, ms, d.scheduler).pipe(map((): SupervisorEvent => ({ type: 'TICK', now: d.clock.now() })));
+  return new Observable<SupervisorEvent>((sub) =>
+    d.scheduler.schedule(function () {
+      if (sub.closed) return;
+      sub.next({ type: 'TICK', now: d.clock.now() });
+      periodFrom(this, () => ms);
+      this.schedule(undefined, ms);
+    }, ms),
+  );
 }
 
 /** A receive that answered nothing this fast did not long-poll: wait the rest before the next. */

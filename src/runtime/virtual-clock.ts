@@ -2,11 +2,7 @@ import type { Clock } from '../domain/clock.js';
 
 interface Timer {
   at: number;
-  /**
-   * The instant it was armed at; for a periodic timer moved by a skip, the instant its last
-   * dropped firing would have re-armed it. Timers due at one instant fire in the order they
-   * were armed, as `seq` alone would say if nothing were skipped.
-   */
+  /** The instant it was armed at (for a periodic timer moved by a skip, its last dropped firing). */
   armedAt: number;
   seq: number;
   fn: () => void;
@@ -19,6 +15,12 @@ interface Timer {
 export interface Periodic {
   periodMs: number;
   onSkip?: (firings: number) => void;
+  /**
+   * The period its next re-arming would choose now (a poll's follows what it saw). While it is
+   * `periodMs`, the firings from here on are evenly spaced as long as nothing changes, so a skip
+   * may move the timer at once rather than after one more firing.
+   */
+  periodNow?: () => number;
 }
 
 /**
@@ -89,38 +91,37 @@ export class VirtualClock implements Clock {
 
   /**
    * Drop the periodic firings before `bound` (and before any other timer: those are when
-   * something changes): each periodic timer armed after `quietSince` moves on by a whole number
-   * of its own periods, to its first firing at or after the bound, and hears how many it
-   * missed. One armed earlier may have chosen its period (a poll's, which follows what it
-   * found) before the quiet began: it fires once more, and is moved once re-armed. A moved timer
-   * takes the place in the order its last dropped firing would have given it (armed then; two
-   * re-armed at one instant keep their order), so at an instant shared with another timer they
-   * fire in the order they would have.
+   * something changes). The dropped firings are played without their work: each re-arms its
+   * timer one period on, in the order they would have fired, taking the next place in the order
+   * as a firing does — so the timers come out where, and in the order, firing them all would
+   * have left them — and each timer hears how many it missed. Only a timer armed after
+   * `quietSince`, or one that says the period it would choose now is the one it has
+   * (`periodNow`), is played: one armed earlier may have chosen its period (a poll's follows what
+   * it found) before the quiet began, so it fires once more, and nothing is dropped from then on
+   * until it has.
    */
   private skipQuiet(bound: number, quietSince: number): void {
-    const periodic: Timer[] = [];
+    const played: Timer[] = [];
     for (const x of this.heap) {
       if (x.cancelled) continue;
-      if (!x.periodic) bound = Math.min(bound, x.at);
-      else if (x.periodic.periodMs > 0 && Number.isFinite(x.periodic.periodMs)) periodic.push(x);
+      const p = x.periodic;
+      if (!p || x.armedAt <= quietSince && p.periodNow?.() !== p.periodMs) bound = Math.min(bound, x.at);
+      else if (p.periodMs > 0 && Number.isFinite(p.periodMs)) played.push(x);
       else return;
     }
     if (!Number.isFinite(bound)) return;
-    const moved: { x: Timer; firings: number; rearmedAt: number }[] = [];
-    for (const x of periodic) {
-      if (x.armedAt <= quietSince) continue;
-      const p = x.periodic!.periodMs;
-      const firings = Math.ceil((bound - x.at) / p);
-      if (firings >= 1) moved.push({ x, firings, rearmedAt: x.at + (firings - 1) * p });
+    const missed = new Map<Timer, number>();
+    for (;;) {
+      let next: Timer | undefined;
+      for (const x of played) if (!next || less(x, next)) next = x;
+      if (!next || next.at >= bound) break;
+      next.armedAt = next.at;
+      next.at += next.periodic!.periodMs;
+      next.seq = this.seq++;
+      missed.set(next, (missed.get(next) ?? 0) + 1);
     }
-    if (moved.length === 0) return;
-    moved.sort((a, b) => a.rearmedAt - b.rearmedAt || a.x.seq - b.x.seq);
-    for (const m of moved) {
-      m.x.at += m.firings * m.x.periodic!.periodMs;
-      m.x.armedAt = m.rearmedAt;
-      m.x.seq = this.seq++;
-      m.x.periodic!.onSkip?.(m.firings);
-    }
+    if (missed.size === 0) return;
+    for (const [x, n] of missed) x.periodic!.onSkip?.(n);
     this.heap = this.heap.filter((x) => !x.cancelled).sort((a, b) => (less(a, b) ? -1 : 1));
   }
 
@@ -157,7 +158,7 @@ export class VirtualClock implements Clock {
   }
 }
 
-const less = (a: Timer, b: Timer) => a.at < b.at || (a.at === b.at && (a.armedAt < b.armedAt || (a.armedAt === b.armedAt && a.seq < b.seq)));
+const less = (a: Timer, b: Timer) => a.at < b.at || (a.at === b.at && a.seq < b.seq);
 const settle = () => new Promise<void>((r) => setImmediate(r));
 
 /**

@@ -33,7 +33,7 @@ async function replay(s: Scenario, skipQuiet: boolean) {
 }
 
 describe('skipping quiet polls changes nothing', () => {
-  const instants = { skipped: 0, every: 0 };
+  const instants = { skipped: 0, every: 0, bestSaving: 0 };
   it('the same decisions, transitions and report with and without skipping', { timeout: HANG_TIMEOUT_MS }, async () => {
     await assertProperty(
       fc.asyncProperty(fc.oneof(scenarioArb({ restarts: { min: 0, max: 1 }, faults: false, horizonMin: 600 }), scenarioArb({ restarts: { min: 0, max: 1 }, faults: true, horizonMin: 600 })), async (s) => {
@@ -42,11 +42,14 @@ describe('skipping quiet polls changes nothing', () => {
         expect(skipped.report).toEqual(every.report);
         instants.skipped += skipped.instants;
         instants.every += every.instants;
+        instants.bestSaving = Math.max(instants.bestSaving, 1 - skipped.instants / every.instants);
       }),
       { numRuns: 40, timeLimitMs: HANG_GUARD_MS },
     );
-    // Not vacuous: the skipping replays ran far fewer instants.
-    console.log(`quiet skip: ${instants.skipped} instants with skipping, ${instants.every} without`);
-    expect(instants.skipped).toBeLessThan(0.9 * instants.every);
+    // Not vacuous: the skipping replays ran fewer instants, and some far fewer. (How many
+    // depends on the mix drawn: scenarios with slow polls or lagging describes skip nothing.)
+    console.log(`quiet skip: ${instants.skipped} instants with skipping, ${instants.every} without; at best ${Math.round(100 * instants.bestSaving)} % fewer in one scenario`);
+    expect(instants.skipped).toBeLessThan(instants.every);
+    expect(instants.bestSaving).toBeGreaterThan(0.3);
   });
 });
