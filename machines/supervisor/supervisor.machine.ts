@@ -1,6 +1,6 @@
 import { assign, createActor, emit, enqueueActions, setup } from 'xstate';
 import type { PoolSpec } from '../../src/domain/pool.js';
-import type { FleetSnapshot, Market, ObservedInstance } from '../../src/ports/cloud-provider.js';
+import type { FleetSnapshot, ObservedInstance } from '../../src/ports/cloud-provider.js';
 import type { QueueSnapshot, Stage } from '../../src/ports/queue-source.js';
 import type { InstanceNotice } from '../../src/ports/interruption-source.js';
 import { emptyHistory, recordArrivals, type ArrivalHistory } from '../../src/planner/arrivals.js';
@@ -112,8 +112,8 @@ export interface SupervisorContext {
 /**
  * The view a new actor starts with, computed as the actor itself will: it reports the same. An
  * actor never started runs no action but its context's assignments. (Not `initialTransition()`:
- * it first builds an inert actor without the input, whose context factory throws, and an
- * exception per launch cost 5 % of a replay.)
+ * it first builds an inert actor without the input, whose context factory throws: an exception
+ * per launch, and a busy week of replay took 14.5 s with it, 11.7 s without.)
  */
 function initialView(input: InstanceInput): InstanceView {
   return viewOf(createActor(instanceMachine, { input }).getSnapshot().context);

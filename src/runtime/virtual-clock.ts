@@ -105,7 +105,7 @@ export class VirtualClock implements Clock {
     for (const x of this.heap) {
       if (x.cancelled) continue;
       const p = x.periodic;
-      if (!p || x.armedAt <= quietSince && p.periodNow?.() !== p.periodMs) bound = Math.min(bound, x.at);
+      if (!p || (x.armedAt <= quietSince && p.periodNow?.() !== p.periodMs)) bound = Math.min(bound, x.at);
       else if (p.periodMs > 0 && Number.isFinite(p.periodMs)) played.push(x);
       else return;
     }
