@@ -97,10 +97,16 @@ export function viewOf(c: InstanceContext): InstanceView {
     forced: c.forced,
     drift: c.drift,
     since: c.at.since,
-    deadline: !c.at.tags.includes('changing') || c.deadline === Number.MAX_SAFE_INTEGER ? null : c.at.tags.includes('retrying') ? c.at.since : c.deadline,
+    deadline: tickDueFrom(c),
     warmStart: c.warm,
     thenPark: c.thenPark,
   };
+}
+
+/** From when a tick may change the instance (InstanceView.deadline): none without a deadline; at once while retrying. */
+function tickDueFrom(c: InstanceContext): number | null {
+  if (!c.at.tags.includes('changing') || c.deadline === Number.MAX_SAFE_INTEGER) return null;
+  return c.at.tags.includes('retrying') ? c.at.since : c.deadline;
 }
 
 type E = InstanceEvent;

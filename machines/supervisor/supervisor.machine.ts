@@ -240,9 +240,11 @@ function worldOf(context: SupervisorContext, now: number, mode: 'running' | 'sto
   };
 }
 
+const planSettings = (context: SupervisorContext) => ({ pools: context.input.pools, planner: context.input.planner });
+
 /** The planner's decisions on what the supervisor knows, at `now`. */
 function planNow(context: SupervisorContext, now: number, mode: 'running' | 'stopping'): Decision[] {
-  return plan(worldOf(context, now, mode), { pools: context.input.pools, planner: context.input.planner });
+  return plan(worldOf(context, now, mode), planSettings(context));
 }
 
 /**
@@ -282,7 +284,7 @@ function steadyFleetUntil(context: SupervisorContext, now: number): number {
     until = Math.min(until, v.deadline);
   }
   const world = worldOf(context, now, 'running');
-  const settings = { pools: context.input.pools, planner: context.input.planner };
+  const settings = planSettings(context);
   return timeless(world, settings) && plan(world, settings).length === 0 ? until : -Infinity;
 }
 
