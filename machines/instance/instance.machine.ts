@@ -61,16 +61,16 @@ function place(state: string, phase: ViewPhase, ...tags: InstanceTag[]) {
   };
 }
 const LAUNCHING = place('requested.launching', 'requested', 'capacity', 'changing');
-const BOOTING_INSTANCE = place('booting.instance', 'booting', 'capacity', 'changing', 'cancellable', 'registering');
-const BOOTING_AGENT = place('booting.agent', 'booting', 'capacity', 'changing');
-const BOOTING_AGENT_PENDING = place('booting.agentPending', 'booting', 'capacity', 'changing');
+const BOOTING_INSTANCE = place('booting.instance', 'booting', 'capacity', 'changing', 'cancellable', 'registering', 'awaits-cloud');
+const BOOTING_AGENT = place('booting.agent', 'booting', 'capacity', 'changing', 'awaits-cloud');
+const BOOTING_AGENT_PENDING = place('booting.agentPending', 'booting', 'capacity', 'changing', 'awaits-cloud');
 const IDLE = place('task-running.idle', 'idle', 'capacity');
 const BUSY = place('task-running.busy', 'busy', 'capacity');
 const DRAIN_STOPPING = place('draining.stopping', 'draining', 'changing', 'undrained');
 const DRAIN_RETRYING = place('draining.retrying', 'draining', 'changing', 'undrained', 'retrying');
 const DRAIN_WAITING = place('draining.waiting', 'draining', 'changing', 'drain-waiting');
-const TERMINATING = place('draining.terminating', 'draining', 'changing');
-const ABANDONING = place('draining.abandoning', 'draining', 'changing', 'undrained');
+const TERMINATING = place('draining.terminating', 'draining', 'changing', 'awaits-cloud');
+const ABANDONING = place('draining.abandoning', 'draining', 'changing', 'undrained', 'awaits-cloud');
 const TERMINATED = place('terminated', 'terminated');
 const PRIMING_LAUNCH = place('priming.launching', 'priming', 'changing');
 const PRIMING_BOOT = place('priming.booting', 'priming', 'changing', 'registering');

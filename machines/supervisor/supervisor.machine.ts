@@ -258,11 +258,11 @@ const steadyOf = new WeakMap<Record<string, InstanceView>, { stages: readonly St
  * Until when (exclusive) observations that repeat the last ones, and ticks, change nothing but
  * the time the queue was watched (and the queue snapshot's time); -Infinity when they may change
  * something now. Steady: running with the queue and the cloud known and no holds; every
- * instance running a build or in a cold boot (whose deadline is the bound: a tick before it
- * changes nothing); the planner, asked now, decides nothing, and says its plan stays so at any
- * later time and odds while the queue and the fleet stay as they are (src/planner/timeless.ts).
- * A busy instance has no deadline, no idle timer and no drain in progress. A replay on virtual
- * time skips such polls and ticks (src/sim/simulate.ts).
+ * instance running a build, or in a cold boot or an ending (the `awaits-cloud` tag: its deadline
+ * is the bound, a tick before it changes nothing); the planner, asked now, decides nothing, and
+ * says its plan stays so at any later time and odds while the queue and the fleet stay as they
+ * are (src/planner/timeless.ts). A busy instance has no deadline, no idle timer and no drain in
+ * progress. A replay on virtual time skips such polls and ticks (src/sim/simulate.ts).
  */
 export function steadyUntil(context: SupervisorContext, mode: SupervisorMode, now: number): number {
   if (mode !== 'running' || !context.queue.known || !context.cloud.known || context.holds.length > 0) return -Infinity;
@@ -280,7 +280,7 @@ function steadyFleetUntil(context: SupervisorContext, now: number): number {
   for (const k in context.fleet) {
     const v = context.fleet[k]!;
     if (v.phase === 'busy') continue;
-    if (v.phase !== 'booting' || v.warmStart || v.deadline === null) return -Infinity;
+    if (!hasTag(v, 'awaits-cloud') || v.warmStart || v.deadline === null) return -Infinity;
     until = Math.min(until, v.deadline);
   }
   const world = worldOf(context, now, 'running');

@@ -30,11 +30,14 @@ export function skippedFirings(action: SchedulerAction<unknown>): { firings: num
 }
 
 /**
- * A periodic action's way to tell a skipping clock the period it would choose now (`Periodic.periodNow`):
- * a no-op on real time.
+ * A periodic action's way to tell a skipping clock the period it would choose now
+ * (`Periodic.periodNow`) and, for a poll, whether its next firing would bring news
+ * (`Periodic.news`): a no-op on real time.
  */
-export function periodFrom(action: SchedulerAction<unknown>, periodNow: () => number): void {
-  if (action instanceof ClockAction) action.periodNow = periodNow;
+export function periodFrom(action: SchedulerAction<unknown>, periodNow: () => number, news?: () => boolean): void {
+  if (!(action instanceof ClockAction)) return;
+  action.periodNow = periodNow;
+  action.news = news;
 }
 
 class ClockAction<T> extends Subscription implements SchedulerAction<T> {
@@ -43,6 +46,7 @@ class ClockAction<T> extends Subscription implements SchedulerAction<T> {
   skipped = 0;
   periodMs = 0;
   periodNow: (() => number) | undefined = undefined;
+  news: (() => boolean) | undefined = undefined;
   constructor(
     private readonly clock: Clock,
     private readonly work: (this: SchedulerAction<T>, state?: T) => void,
@@ -66,7 +70,7 @@ class ClockAction<T> extends Subscription implements SchedulerAction<T> {
     // Re-scheduled by its own work: periodic, every `delay`.
     if (this.working && delay > 0) {
       this.periodMs = delay;
-      this.handle = (this.clock as SkippingClock).setTimeout(fire, delay, { periodMs: delay, onSkip: (n) => (this.skipped += n), ...(this.periodNow ? { periodNow: this.periodNow } : {}) });
+      this.handle = (this.clock as SkippingClock).setTimeout(fire, delay, { periodMs: delay, onSkip: (n) => (this.skipped += n), ...(this.periodNow ? { periodNow: this.periodNow } : {}), ...(this.news ? { news: this.news } : {}) });
     } else this.handle = this.clock.setTimeout(fire, delay);
     return this;
   }

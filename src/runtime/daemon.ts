@@ -17,7 +17,7 @@ import { createInterpreter, type CommandInFlight, type Interpreter } from './int
 import type { Transition } from './lifecycle-log.js';
 import { logReaped, reaper$ } from './reaper.js';
 import { restartInterruptedBuilds, type BuildRestarts, type RestartReason } from './build-restarts.js';
-import { fleetEvents$, interruptionEvents$, queueEvents$, ticks$, type StreamDeps } from './streams.js';
+import { fleetEvents$, interruptionEvents$, queueEvents$, ticks$, type AnswersRepeat, type StreamDeps } from './streams.js';
 import { createSupervisor, sendWhileActive } from './supervisor.js';
 
 /**
@@ -48,6 +48,11 @@ export interface DaemonOptions {
   /** Every message of the interruption queue: a notice about one of ours, about another instance, or ignored. */
   onNotice?: (n: NoticeOutcome) => void;
   onBuildRestart?: (source: string, reason: RestartReason) => void;
+  /**
+   * The simulator's world vouching that the next queue poll / describe answers what the last
+   * did: a replay on virtual time may then drop them while nothing else changes.
+   */
+  answersRepeat?: AnswersRepeat;
 }
 
 export type NoticeOutcome = { notice: InstanceNotice; ours: boolean } | { ignored: IgnoredMessage };
@@ -96,7 +101,7 @@ export function startDaemon(o: DaemonOptions): Daemon {
 
   // Describe calls are free; waiting for them is not: poll fast while anything is changing.
   const inTransition = () => needsFastPolling(supervisor.getSnapshot());
-  const streams: StreamDeps = { rt, clock, scheduler: o.scheduler ?? clockScheduler(clock), log, abortable };
+  const streams: StreamDeps = { rt, clock, scheduler: o.scheduler ?? clockScheduler(clock), log, abortable, ...(o.answersRepeat ? { repeats: o.answersRepeat } : {}) };
   const subscription = new Subscription();
   subscription.add(reaper$(cloud, streams).subscribe(logReaped(log)));
   subscription.add(

@@ -30,7 +30,15 @@ export interface PollOptions {
   abortable?: boolean;
   /** Each emission starts a cycle at once, unless one is in flight (the period goes on as before). */
   kick?: Observable<unknown>;
+  /**
+   * Whether the next call would answer what the last one did (the simulator's world can tell):
+   * a skipping clock may drop such polls while nothing else changes. Absent: any poll may bring
+   * news, and none is dropped.
+   */
+  repeats?: () => boolean;
 }
+
+const ALWAYS_NEWS = () => true;
 
 const NEVER_ABORTED = new AbortController().signal;
 
@@ -131,11 +139,13 @@ export function poll$<T>(fn: (signal: AbortSignal) => Promise<T>, o: PollOptions
       start();
     };
     const period = typeof o.periodMs === 'function' ? o.periodMs : () => o.periodMs as number;
+    const repeats = o.repeats;
+    const news = repeats ? () => !repeats() : ALWAYS_NEWS;
     const interval = s.schedule(function () {
       const skipped = skippedFirings(this);
       if (skipped.firings > 0) dropped = { polls: (dropped?.polls ?? 0) + skipped.firings, everyMs: skipped.everyMs };
       cycleNow();
-      periodFrom(this, period);
+      periodFrom(this, period, news);
       if (!sub.closed) this.schedule(undefined, period());
     }, 0);
     const kicks = o.kick?.subscribe(cycleNow);

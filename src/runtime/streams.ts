@@ -18,6 +18,14 @@ export interface StreamDeps {
   log: Logger;
   /** False for in-memory sources and clouds (the simulator): no AbortSignal per poll. */
   abortable: boolean;
+  /** Whether the next queue poll / describe would answer what the last did (see PollOptions.repeats). */
+  repeats?: AnswersRepeat;
+}
+
+/** What the simulator's world can vouch for: the next queue poll, or describe, answers what the last did. */
+export interface AnswersRepeat {
+  queue: () => boolean;
+  fleet: () => boolean;
 }
 
 /** A failing poll is reported when it starts failing, then every 20th time. */
@@ -35,6 +43,7 @@ export function queueEvents$(source: QueueSource, d: StreamDeps, worthWatching: 
   return poll$((signal) => source.poll(signal), {
     ...pollOptions(d),
     ...(kick ? { kick } : {}),
+    ...(d.repeats ? { repeats: d.repeats.queue } : {}),
     // A queue poll is one cheap request; a build's end seen 10 s late is 10 s of an instance paid for nothing.
     periodMs: () => (worthWatching() ? Math.min(rt.queuePollBusySeconds, rt.queuePollSeconds) : rt.queuePollSeconds) * 1000,
     timeoutError: () => new DdaError('SOURCE_TIMEOUT', `${source.kind}: queue poll timed out after ${rt.pollTimeoutSeconds} s`),
@@ -61,6 +70,7 @@ export function fleetEvents$(cloud: CloudProvider, d: StreamDeps, inTransition: 
   let failures = 0;
   return poll$((signal) => cloud.describe(signal), {
     ...pollOptions(d),
+    ...(d.repeats ? { repeats: d.repeats.fleet } : {}),
     periodMs: () => (registering() ? Math.min(rt.fleetPollRegisteringSeconds, rt.fleetPollFastSeconds, rt.fleetPollSeconds) : inTransition() ? Math.min(rt.fleetPollFastSeconds, rt.fleetPollSeconds) : rt.fleetPollSeconds) * 1000,
     timeoutError: () => new DdaError('CLOUD_UNAVAILABLE', `${cloud.kind}: describe timed out after ${rt.pollTimeoutSeconds} s`),
   }).pipe(

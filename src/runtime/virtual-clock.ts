@@ -21,6 +21,12 @@ export interface Periodic {
    * may move the timer at once rather than after one more firing.
    */
   periodNow?: () => number;
+  /**
+   * Its next firing would bring news (a poll whose answer changed since it last answered): it
+   * fires at its time, the skip stops there, and the quiet starts afresh after it. Absent: its
+   * firing only changes things with the time (a tick); the caller's quiet bound speaks for it.
+   */
+  news?: () => boolean;
 }
 
 /**
@@ -79,8 +85,8 @@ export class VirtualClock implements Clock {
       while (this.heap.length > 0 && this.heap[0]!.at <= this.t) {
         const timer = this.pop()!;
         if (timer.cancelled) continue;
-        // Something may change at a plain timer (the world's, a deadline's).
-        if (!timer.periodic) quietSince = null;
+        // Something may change at a plain timer (the world's, a deadline's), or a poll with news.
+        if (!timer.periodic || timer.periodic.news?.()) quietSince = null;
         timer.fn();
       }
       await settle();
@@ -90,8 +96,8 @@ export class VirtualClock implements Clock {
   }
 
   /**
-   * Drop the periodic firings before `bound` (and before any other timer: those are when
-   * something changes). The dropped firings are played without their work: each re-arms its
+   * Drop the periodic firings before `bound` (and before any other timer, or a periodic one
+   * with news: those are when something changes). The dropped firings are played without their work: each re-arms its
    * timer one period on, in the order they would have fired, taking the next place in the order
    * as a firing does — so the timers come out where, and in the order, firing them all would
    * have left them — and each timer hears how many it missed. Only a timer armed after
@@ -105,7 +111,7 @@ export class VirtualClock implements Clock {
     for (const x of this.heap) {
       if (x.cancelled) continue;
       const p = x.periodic;
-      if (!p || (x.armedAt <= quietSince && p.periodNow?.() !== p.periodMs)) bound = Math.min(bound, x.at);
+      if (!p || p.news?.() || (x.armedAt <= quietSince && p.periodNow?.() !== p.periodMs)) bound = Math.min(bound, x.at);
       else if (p.periodMs > 0 && Number.isFinite(p.periodMs)) played.push(x);
       else return;
     }

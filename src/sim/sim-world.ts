@@ -695,16 +695,23 @@ export class SimWorld {
   private answeredStages: Stage[] | null = null;
 
   /**
-   * The next queue poll and describe would answer what the last ones did, the same lists,
-   * until a timer of the world fires: no fault draws per poll or changes the answers by the
-   * clock, and nothing changed since. (Describing has no effect but keeping its list.)
+   * The next queue poll would answer what the last one did, the same list, until a timer of the
+   * world fires: no fault draws per poll or changes the answers by the clock, and nothing
+   * changed since.
    */
-  answersRepeat(): boolean {
-    const f = this.o.faults;
-    if ((f.slowQueuePollRate ?? 0) > 0 || (f.laggingDescribeRate ?? 0) > 0 || (f.queueOutages?.length ?? 0) > 0 || (f.queueGarbage?.length ?? 0) > 0) return false;
-    if (this.answeredStages === null || this.queueShown() !== this.answeredStages) return false;
+  queueRepeats(): boolean {
+    return this.noFaultPerPoll() && this.answeredStages !== null && this.queueShown() === this.answeredStages;
+  }
+
+  /** The same for the next describe. (Describing has no effect but keeping its list.) */
+  fleetRepeats(): boolean {
     const last = this.lastDescribe?.instances;
-    return last !== undefined && this.describeNow().instances === last;
+    return this.noFaultPerPoll() && last !== undefined && this.describeNow().instances === last;
+  }
+
+  private noFaultPerPoll(): boolean {
+    const f = this.o.faults;
+    return !((f.slowQueuePollRate ?? 0) > 0 || (f.laggingDescribeRate ?? 0) > 0 || (f.queueOutages?.length ?? 0) > 0 || (f.queueGarbage?.length ?? 0) > 0);
   }
 
   /** The last describe's list: answered again, the same list, while no instance changed. */

@@ -55,11 +55,12 @@ export interface SimulationOptions {
    */
   launchIntents?: boolean;
   /**
-   * Skip polls and ticks that provably change nothing (default true): while the world's answers
-   * repeat and the supervisor is steady (every agent running a build or in a cold boot, and the
-   * planner's plan empty and unchanged by the time: steadyUntil in the supervisor machine), the
-   * clock moves each poll and tick on by whole periods of its own to the next timer of the world
-   * (an arrival, a build's end, a boot step) or the next boot deadline. The same supervisor,
+   * Skip polls and ticks that provably change nothing (default true): while the supervisor is
+   * steady (every agent running a build, in a cold boot or ending, and the planner's plan empty
+   * and unchanged by the time: steadyUntil in the supervisor machine), the clock moves each tick,
+   * and each poll whose answer the world says would repeat, on by whole periods of its own to the
+   * next timer of the world (an arrival, a build's end, a boot step), the next poll whose answer
+   * changed (the world changed since it last answered), or the next deadline. The same supervisor,
    * actors and planner run every instant that can change anything; the watched time the
    * arrivals history counts is kept as the skipped polls would have kept it. False: every poll
    * runs (for comparisons). Off by default when `ports` is given: the world vouches only for its
@@ -107,6 +108,9 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
   const HOLDER = 'sim';
   await store?.swap(null, { holder: HOLDER, version: HOLDER, expiresAt: Number.MAX_SAFE_INTEGER, durationMs: Number.MAX_SAFE_INTEGER });
   let first = true;
+  // The world vouches for its own answers (and a caller that skips with ports of its own, for
+  // those): a skip may drop the polls that repeat.
+  const skipping = o.skipQuiet ?? o.ports === undefined;
   const start = async () => {
     const ports = o.ports?.(world) ?? { source: world.source, cloud: world.cloud };
     let cloud = ports.cloud;
@@ -124,6 +128,7 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
       clock,
       logger,
       abortablePolls: false,
+      ...(skipping ? { answersRepeat: { queue: () => world.queueRepeats(), fleet: () => world.fleetRepeats() } } : {}),
       ...(settled ? { settleMs: 0 } : {}),
       ...(o.onTransition ? { onTransition: o.onTransition } : {}),
       ...(o.onDecision ? { onDecision: o.onDecision } : {}),
@@ -163,12 +168,12 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
     const now = clock.now();
     if (restarts > 0 || daemon.interpreter.pending().length > 0) return -Infinity;
     const until = steadyFor(daemon.supervisor.getSnapshot(), now);
-    if (until === -Infinity || !world.answersRepeat()) return -Infinity;
+    if (until === -Infinity) return -Infinity;
     // Nor past a midnight: progress views report the first instant of each simulated day.
     const midnight = (Math.floor(now / 86_400_000) + 1) * 86_400_000;
     return Math.min(until, midnight, now < o.end ? o.end : Infinity);
   };
-  const skip = (o.skipQuiet ?? o.ports === undefined) ? quietUntil : undefined;
+  const skip = skipping ? quietUntil : undefined;
   if (!o.pacer) await clock.runUntil(hardEnd, step, skip);
   else {
     for (let t = clock.now(); !done && t < hardEnd; ) {

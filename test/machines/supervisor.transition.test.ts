@@ -5,7 +5,7 @@ import { DEFAULT_DEMAND } from '../../src/domain/pool.js';
 import type { ObservedInstance } from '../../src/ports/cloud-provider.js';
 import type { InstanceEvent } from '../../machines/instance/events.js';
 import type { InstanceView } from '../../machines/instance/view.js';
-import { awaitsRegistration, fleetOf, holdsOf, liveCount, modeOf, needsFastPolling, type SupervisorSnapshot } from '../../machines/supervisor/selectors.js';
+import { awaitsRegistration, fleetOf, holdsOf, liveCount, modeOf, needsFastPolling, steadyFor, type SupervisorSnapshot } from '../../machines/supervisor/selectors.js';
 import { supervisorMachine, type SupervisorEmitted, type SupervisorEvent, type SupervisorInput } from '../../machines/supervisor/supervisor.machine.js';
 import { obs, S, T0 } from '../helpers/fleet.js';
 
@@ -92,6 +92,22 @@ describe('supervisor as a pure function of (snapshot, event)', () => {
       ['adopted-i-a', 'i-a'],
       ['dda-t-1', 'i-b'],
     ]);
+  });
+
+  it('is steady (a replay may skip its polls and ticks) while every instance runs a build, boots cold or ends, until the first deadline', () => {
+    const busyOn = (...ids: string[]): SupervisorEvent => ({ type: 'QUEUE', snapshot: { at: T0, stages: ids.map((id, k) => ({ ...pending(String(k)), status: 'running' as const, agent: id })) } });
+    let r = run([fleet(obs({ instanceId: 'i-a', key: 'old-1' }), obs({ instanceId: 'i-b', key: 'old-2' })), busyOn('i-a', 'i-b')]);
+    const [a, b] = fleetOf(r.snap);
+    r = run([report({ ...a!, phase: 'busy', state: 'task-running.busy', tags: ['capacity'] }), report({ ...b!, phase: 'busy', state: 'task-running.busy', tags: ['capacity'] })], r.snap);
+    expect(steadyFor(r.snap, T0 + S)).toBe(Infinity);
+    // One ends: its terminate is out, the next step is the cloud's or its deadline's.
+    const ending = { ...b!, phase: 'draining' as const, state: 'draining.terminating', tags: ['changing', 'awaits-cloud'] as InstanceView['tags'], deadline: T0 + 120 * S };
+    r = run([busyOn('i-a'), report(ending)], r.snap);
+    expect(steadyFor(r.snap, T0 + S)).toBe(T0 + 120 * S);
+    expect(steadyFor(r.snap, T0 + 120 * S)).toBe(-Infinity);
+    // Still draining, waiting for the builds on it to end: every observation may move it.
+    r = run([report({ ...ending, state: 'draining.waiting', tags: ['changing', 'drain-waiting'] })], r.snap);
+    expect(steadyFor(r.snap, T0 + S)).toBe(-Infinity);
   });
 
   it('keeps the fleet from reports, announces a change of state once, and plans from what was reported', () => {

@@ -69,3 +69,53 @@ describe('VirtualClock: quiet periodic firings are skipped', () => {
     expect(skipped.fired.length).toBeLessThan(all.fired.length);
   });
 });
+
+describe('VirtualClock: a poll with news', () => {
+  // The world changes at 97 s in a way only the fleet poll sees: the quiet holds (the
+  // supervisor has not seen it), and the fleet poll has news until it fires.
+  const periods: Record<string, number> = { queue: 2000, fleet: 5000, tick: 30000 };
+  async function run(skip: boolean) {
+    const clock = new VirtualClock(0);
+    const fired: string[] = [];
+    const missed: Record<string, number> = {};
+    let changed = false;
+    let seen = false;
+    const news: Record<string, () => boolean> = { queue: () => false, fleet: () => changed && !seen };
+    const arm = (name: string, delay: number): void => {
+      clock.setTimeout(
+        () => {
+          fired.push(`${clock.now()} ${name}`);
+          if (name === 'fleet' && changed) seen = true;
+          arm(name, periods[name]!);
+        },
+        delay,
+        { periodMs: periods[name]!, onSkip: (n) => (missed[name] = (missed[name] ?? 0) + n), periodNow: () => periods[name]!, ...(news[name] ? { news: news[name] } : {}) },
+      );
+    };
+    for (const name of Object.keys(periods)) arm(name, name === 'tick' ? periods[name]! : 0);
+    clock.setTimeout(() => {
+      changed = true;
+      fired.push(`${clock.now()} world`);
+    }, 97_000);
+    await clock.runUntil(400_000, () => false, skip ? () => (clock.now() < 200_000 ? 200_000 : -Infinity) : undefined);
+    return { fired, missed };
+  }
+  const at = (line: string) => Number(line.split(' ')[0]);
+
+  it('fires at its time, as in a run that fires everything; the quiet firings around it are dropped', async () => {
+    const all = await run(false);
+    const skipped = await run(true);
+    const seen = all.fired.find((l) => l.endsWith(' fleet') && at(l) >= 97_000)!;
+    expect(seen).toBe('100000 fleet');
+    // The same firings at that instant, in the same order; none between the change and it.
+    expect(skipped.fired.filter((l) => at(l) === 100_000)).toEqual(all.fired.filter((l) => at(l) === 100_000));
+    expect(skipped.fired.filter((l) => at(l) > 97_000 && at(l) < 100_000)).toEqual([]);
+    expect(all.fired.filter((l) => at(l) > 97_000 && at(l) < 100_000)).toEqual(['98000 queue']);
+    // From the quiet bound on, every firing as in the full run; each timer heard what it missed.
+    expect(skipped.fired.filter((l) => at(l) >= 200_000)).toEqual(all.fired.filter((l) => at(l) >= 200_000));
+    for (const name of Object.keys(periods)) {
+      const count = (f: string[]) => f.filter((l) => l.endsWith(` ${name}`) && at(l) < 200_000).length;
+      expect(skipped.missed[name] ?? 0, name).toBe(count(all.fired) - count(skipped.fired));
+    }
+  });
+});
