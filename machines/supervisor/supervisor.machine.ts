@@ -336,7 +336,10 @@ export const supervisorMachine = setup({
       const since = context.queue.known ? event.at : context.queue.since;
       return { queue: { known: false as const, since, error: event.error } };
     }),
-    rememberCloud: assign(({ context }) => (context.cloud.known ? {} : { cloud: { known: true as const } })),
+    // Known already on almost every describe: no assign then (each copies the snapshot).
+    rememberCloud: enqueueActions(({ context, enqueue }) => {
+      if (!context.cloud.known) enqueue.assign({ cloud: { known: true as const } });
+    }),
     forgetCloud: assign(({ context, event }) => {
       if (event.type !== 'FLEET_UNKNOWN') return {};
       const since = context.cloud.known ? event.at : context.cloud.since;
@@ -350,14 +353,15 @@ export const supervisorMachine = setup({
       const prev = context.fleet[v.key];
       if (!prev) return; // already released
       // A cold boot's length, launch to agent running (a start from parked is not one).
+      const update: Partial<SupervisorContext> = { fleet: { ...context.fleet, [v.key]: v } };
       if ((prev.phase === 'requested' || prev.phase === 'booting') && !prev.warmStart && (v.phase === 'idle' || v.phase === 'busy') && v.launchedAt !== null) {
         const sample = v.since - v.launchedAt;
-        enqueue.assign({ bootMs: context.bootMs === null ? sample : 0.8 * context.bootMs + 0.2 * sample });
+        update.bootMs = context.bootMs === null ? sample : 0.8 * context.bootMs + 0.2 * sample;
       }
       if (prev.state !== v.state) {
         enqueue.emit({ type: 'transition', key: v.key, instance: v.instanceId, pool: v.pool, from: prev.state, to: v.state, fromPhase: prev.phase, toPhase: v.phase, event: event.event, reason: v.reason, forced: v.forced });
       }
-      enqueue.assign({ fleet: { ...context.fleet, [v.key]: v } });
+      enqueue.assign(update);
     }),
 
     /** Forward BUSY/IDLE changes from a queue snapshot. */
@@ -384,12 +388,17 @@ export const supervisorMachine = setup({
     /** Forward fleet facts; adopt tagged instances no actor owns; forget the lost launches the describe proves were never made. */
     forwardFleet: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'FLEET') return;
-      if (event.snapshot.instances !== context.described) enqueue.assign({ described: event.snapshot.instances });
+      // One assign for all this describe changes: each copies the context and the snapshot.
+      const update: Partial<SupervisorContext> = {};
+      if (event.snapshot.instances !== context.described) update.described = event.snapshot.instances;
       // The lost launches this describe proves were never made are forgotten (one it lists is adopted below).
       const unknown = settledLaunches(context.launchesUnknown, event.snapshot.at);
-      if (unknown !== context.launchesUnknown) enqueue.assign({ launchesUnknown: unknown });
+      if (unknown !== context.launchesUnknown) update.launchesUnknown = unknown;
       const quiet = quietFleets.get(event.snapshot.instances);
-      if (quiet && quiet.fleet === context.fleet && quiet.facts === context.facts) return;
+      if (quiet && quiet.fleet === context.fleet && quiet.facts === context.facts) {
+        if (update.described || update.launchesUnknown) enqueue.assign(update);
+        return;
+      }
       const at = event.snapshot.at;
       const byId = indexFleet(event.snapshot);
       // An instance not listed hears it is gone once it was launched long enough ago: the
@@ -446,12 +455,16 @@ export const supervisorMachine = setup({
         adopted++;
         if (obs.key) adoptedKeys.push(obs.key);
       }
-      if (facts) enqueue.assign({ facts });
-      if (fleet) enqueue.assign({ fleet, stats: { ...context.stats, adopted: context.stats.adopted + adopted } });
+      if (facts) update.facts = facts;
+      if (fleet) {
+        update.fleet = fleet;
+        update.stats = { ...context.stats, adopted: context.stats.adopted + adopted };
+      }
       if (adoptedKeys.length > 0) {
         const seen = seenLaunches(unknown, adoptedKeys);
-        if (seen !== unknown) enqueue.assign({ launchesUnknown: seen });
+        if (seen !== unknown) update.launchesUnknown = seen;
       }
+      if (update.described || update.launchesUnknown || update.facts || update.fleet) enqueue.assign(update);
       if (!facts && !fleet && !told && !timely) quietFleets.set(event.snapshot.instances, { fleet: context.fleet, facts: context.facts });
     }),
 
@@ -479,12 +492,13 @@ export const supervisorMachine = setup({
         }
       } else if (event.event.type === 'LAUNCH_FAILED') {
         const count = (context.launchFailures[pool]?.count ?? 0) + 1;
-        enqueue.assign({ launchFailures: { ...context.launchFailures, [pool]: { count, lastAt: event.event.now, reason: event.event.reason, ...(event.event.code === 'CLOUD_THROTTLED' ? { throttled: true } : {}) } } });
+        const update: Partial<SupervisorContext> = { launchFailures: { ...context.launchFailures, [pool]: { count, lastAt: event.event.now, reason: event.event.reason, ...(event.event.code === 'CLOUD_THROTTLED' ? { throttled: true } : {}) } } };
         // No answer is not a no: the instance may exist, and a describe may omit it for a while.
         if (event.event.code === 'CLOUD_TIMEOUT' || event.event.code === 'CLOUD_UNAVAILABLE') {
           const keys = [...(context.launchesUnknown[pool]?.keys ?? []).filter((k) => k !== event.key), event.key];
-          enqueue.assign({ launchesUnknown: { ...context.launchesUnknown, [pool]: { until: event.event.now + context.input.goneGraceMs, reason: event.event.reason, keys } } });
+          update.launchesUnknown = { ...context.launchesUnknown, [pool]: { until: event.event.now + context.input.goneGraceMs, reason: event.event.reason, keys } };
         }
+        enqueue.assign(update);
       }
       enqueue.sendTo(event.key, event.event);
     }),
@@ -529,8 +543,10 @@ export const supervisorMachine = setup({
           if (fleet[d.key]) enqueue.sendTo(d.key, { type: 'RENEW', now, until: d.until, reason: d.reason });
         } else holds.push(d);
       }
-      if (!sameHolds(holds, context.holds)) enqueue.assign({ holds });
-      if (launched > 0) enqueue.assign({ seq, fleet, stats: { ...context.stats, launched: context.stats.launched + launched } });
+      const update: Partial<SupervisorContext> = {};
+      if (!sameHolds(holds, context.holds)) update.holds = holds;
+      if (launched > 0) Object.assign(update, { seq, fleet, stats: { ...context.stats, launched: context.stats.launched + launched } });
+      if (update.holds || update.fleet) enqueue.assign(update);
     }),
 
     /** A terminated actor is removed; what it was told is forgotten. */
