@@ -161,6 +161,35 @@ function liveInstances(fleet: Record<string, InstanceView>): readonly Live[] {
   return live;
 }
 
+interface Owned {
+  /** The live instances with an id: their key, view and instance id. */
+  readonly listed: readonly (readonly [string, Live, string])[];
+  readonly ids: ReadonlySet<string>;
+  /** Keys of launches still in flight: each owns whatever carries its key. */
+  readonly launching: ReadonlySet<string>;
+}
+const ownedOf = new WeakMap<Record<string, InstanceView>, Owned>();
+
+/** What the fleet owns, once per fleet object: every describe matches its list against it. */
+function owned(fleet: Record<string, InstanceView>): Owned {
+  let o = ownedOf.get(fleet);
+  if (!o) {
+    const listed: [string, Live, string][] = [];
+    const ids = new Set<string>();
+    const launching = new Set<string>();
+    for (const key in fleet) {
+      const view = fleet[key]!;
+      if (!isLive(view)) continue;
+      if (view.instanceId) {
+        listed.push([key, view, view.instanceId]);
+        ids.add(view.instanceId);
+      } else launching.add(key);
+    }
+    ownedOf.set(fleet, (o = { listed, ids, launching }));
+  }
+  return o;
+}
+
 const changingOf = new WeakMap<Record<string, InstanceView>, readonly string[]>();
 
 /** The live instances with a deadline running, once per fleet object. */
@@ -408,18 +437,10 @@ export const supervisorMachine = setup({
       let facts: Record<string, Facts> | null = null;
       let fleet: Record<string, InstanceView> | null = null;
       let told = false;
-      const owned = new Set<string>();
       // A launch still in flight owns whatever carries its key: its answer says which twin.
-      const launching = new Set<string>();
-      for (const key in context.fleet) {
-        const view = context.fleet[key]!;
-        if (!isLive(view)) continue;
-        const id = view.instanceId;
-        if (!id) {
-          launching.add(key);
-          continue;
-        }
-        owned.add(id);
+      const mine = owned(context.fleet);
+      let adoptedIds: Set<string> | null = null;
+      for (const [key, view, id] of mine.listed) {
         const prev = context.facts[key];
         const obs = byId.get(id);
         timely ||= obs === undefined;
@@ -432,7 +453,7 @@ export const supervisorMachine = setup({
       let adopted = 0;
       const adoptedKeys: string[] = [];
       for (const obs of event.snapshot.instances) {
-        if (owned.has(obs.instanceId) || launching.has(obs.key)) continue;
+        if (mine.ids.has(obs.instanceId) || mine.launching.has(obs.key) || adoptedIds?.has(obs.instanceId)) continue;
         const busy = queue.known && busyAgents(queue.stages).has(obs.instanceId);
         const adopt = adoptFactsOf(obs, busy);
         if (!adopt) continue;
@@ -450,7 +471,7 @@ export const supervisorMachine = setup({
         enqueue.emit({ type: 'transition', key, instance: view.instanceId, pool: view.pool, from: '(new)', to: view.state, fromPhase: null, toPhase: view.phase, event: 'xstate.init', reason: view.reason, forced: false });
         enqueue.spawnChild('instance', { id: key, systemId: `instance.${key}`, input });
         (fleet ??= { ...context.fleet })[key] = view;
-        owned.add(obs.instanceId);
+        (adoptedIds ??= new Set()).add(obs.instanceId);
         (facts ??= { ...context.facts })[key] = factsOfAdopted(obs, busy);
         adopted++;
         if (obs.key) adoptedKeys.push(obs.key);

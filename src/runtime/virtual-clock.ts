@@ -85,8 +85,9 @@ export class VirtualClock implements Clock {
       while (this.heap.length > 0 && this.heap[0]!.at <= this.t) {
         const timer = this.pop()!;
         if (timer.cancelled) continue;
-        // Something may change at a plain timer (the world's, a deadline's), or a poll with news.
-        if (!timer.periodic || timer.periodic.news?.()) quietSince = null;
+        // Something may change at a plain timer (the world's, a deadline's), or a poll with news
+        // (asked only in a quiet: its answer can be costly).
+        if (!timer.periodic || (quietSince !== null && timer.periodic.news?.())) quietSince = null;
         timer.fn();
       }
       await settle();
@@ -111,9 +112,16 @@ export class VirtualClock implements Clock {
     for (const x of this.heap) {
       if (x.cancelled) continue;
       const p = x.periodic;
-      if (!p || p.news?.() || (x.armedAt <= quietSince && p.periodNow?.() !== p.periodMs)) bound = Math.min(bound, x.at);
+      if (!p || (x.armedAt <= quietSince && p.periodNow?.() !== p.periodMs)) bound = Math.min(bound, x.at);
       else if (p.periodMs > 0 && Number.isFinite(p.periodMs)) played.push(x);
       else return;
+    }
+    // A poll with news bounds the skip at its next firing; asked, earliest first, only of those
+    // before the bound so far (its answer can be costly).
+    played.sort((a, b) => a.at - b.at);
+    for (const x of played) {
+      if (x.at >= bound) break;
+      if (x.periodic!.news?.()) bound = x.at;
     }
     if (!Number.isFinite(bound)) return;
     const missed = new Map<Timer, number>();
