@@ -229,6 +229,9 @@ function settledLaunches(unknown: Record<string, LaunchUnknown>, describedAt: nu
 
 const isLive = (v: InstanceView): v is Live => v.phase !== 'terminated';
 
+/** Whether a context update has anything in it: each assign copies the context and the snapshot. */
+const changes = (update: Partial<SupervisorContext>): boolean => Object.keys(update).length > 0;
+
 /**
  * What `f` says for each live instance with an id: the events to send it, and its facts. The
  * facts are copied only when one changed: most observations change none, and an assign copies
@@ -240,11 +243,9 @@ function eachInstance(
 ): { sends: [string, InstanceEvent][] | null; facts: Record<string, Facts> | null } {
   let sends: [string, InstanceEvent][] | null = null;
   let facts: Record<string, Facts> | null = null;
-  for (const key in context.fleet) {
-    const view = context.fleet[key]!;
-    if (!view.instanceId || !isLive(view)) continue;
+  for (const [key, view, id] of owned(context.fleet).listed) {
     const prev = context.facts[key] ?? NO_FACTS;
-    const r = f(view, prev, view.instanceId);
+    const r = f(view, prev, id);
     if (r.facts !== prev) (facts ??= { ...context.facts })[key] = r.facts;
     for (const e of r.events) (sends ??= []).push([key, e]);
   }
@@ -425,7 +426,7 @@ export const supervisorMachine = setup({
       if (unknown !== context.launchesUnknown) update.launchesUnknown = unknown;
       const quiet = quietFleets.get(event.snapshot.instances);
       if (quiet && quiet.fleet === context.fleet && quiet.facts === context.facts) {
-        if (update.described || update.launchesUnknown) enqueue.assign(update);
+        if (changes(update)) enqueue.assign(update);
         return;
       }
       const at = event.snapshot.at;
@@ -485,7 +486,7 @@ export const supervisorMachine = setup({
         const seen = seenLaunches(unknown, adoptedKeys);
         if (seen !== unknown) update.launchesUnknown = seen;
       }
-      if (update.described || update.launchesUnknown || update.facts || update.fleet) enqueue.assign(update);
+      if (changes(update)) enqueue.assign(update);
       if (!facts && !fleet && !told && !timely) quietFleets.set(event.snapshot.instances, { fleet: context.fleet, facts: context.facts });
     }),
 
@@ -567,7 +568,7 @@ export const supervisorMachine = setup({
       const update: Partial<SupervisorContext> = {};
       if (!sameHolds(holds, context.holds)) update.holds = holds;
       if (launched > 0) Object.assign(update, { seq, fleet, stats: { ...context.stats, launched: context.stats.launched + launched } });
-      if (update.holds || update.fleet) enqueue.assign(update);
+      if (changes(update)) enqueue.assign(update);
     }),
 
     /** A terminated actor is removed; what it was told is forgotten. */

@@ -97,12 +97,12 @@ export class VirtualClock implements Clock {
   }
 
   /**
-   * Drop the periodic firings before `bound` (and before any other timer, or a periodic one
-   * with news: those are when something changes). The dropped firings are played without their
-   * work: each re-arms its timer one period on, in the order they would have fired, taking the
-   * next place in the order as a firing does — so the timers come out where, and in the order, firing them all would
-   * have left them — and each timer hears how many it missed. Only a timer armed after
-   * `quietSince`, or one that says the period it would choose now is the one it has
+   * Drop the periodic firings before `bound` (and before any other timer, or a periodic one with
+   * news: those are when something changes). The dropped firings are played without their work:
+   * each re-arms its timer one period on, in the order they would have fired, taking the next
+   * place in the order as a firing does — so the timers come out where, and in the order, firing
+   * them all would have left them — and each timer hears how many it missed. Only a timer armed
+   * after `quietSince`, or one that says the period it would choose now is the one it has
    * (`periodNow`), is played: one armed earlier may have chosen its period (a poll's follows what
    * it found) before the quiet began, so it fires once more, and nothing is dropped from then on
    * until it has.
