@@ -73,11 +73,11 @@ const TERMINATING = place('draining.terminating', 'draining', 'changing', 'await
 const ABANDONING = place('draining.abandoning', 'draining', 'changing', 'undrained', 'awaits-cloud');
 const TERMINATED = place('terminated', 'terminated');
 const PRIMING_LAUNCH = place('priming.launching', 'priming', 'changing');
-const PRIMING_BOOT = place('priming.booting', 'priming', 'changing', 'registering');
-const PARKING = place('parked.parking', 'parking', 'changing');
+const PRIMING_BOOT = place('priming.booting', 'priming', 'changing', 'registering', 'awaits-cloud');
+const PARKING = place('parked.parking', 'parking', 'changing', 'awaits-cloud');
 const PARK_RETRYING = place('parked.retrying', 'parking', 'changing', 'retrying');
 const PARKED = place('parked.ready', 'parked');
-const UNPARKING = place('parked.starting', 'booting', 'capacity', 'changing', 'registering');
+const UNPARKING = place('parked.starting', 'booting', 'capacity', 'changing', 'registering', 'awaits-cloud');
 
 /** The instance as others see it. */
 export function viewOf(c: InstanceContext): InstanceView {

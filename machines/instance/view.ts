@@ -23,10 +23,10 @@ export type ViewPhase = 'requested' | 'booting' | 'idle' | 'busy' | 'draining' |
  * - `undrained`: draining, but the drain has not taken effect: its agent may still take work,
  *   so while the CI queue cannot be read it is told a build may run on it;
  * - `retrying`: a command failed; the next tick tries it again (whatever its deadline);
- * - `awaits-cloud`: a cold boot or an ending, whose next step is the cloud's (a describe that
- *   shows it registered, running or gone; its command's answer) or its deadline's: an
- *   observation that repeats the last one, and a tick before the deadline, change nothing (a
- *   replay skips such time: steadyUntil in the supervisor).
+ * - `awaits-cloud`: a cold boot, a priming boot, a park, a start from parked or an ending, whose
+ *   next step is the cloud's (a describe that shows it registered, running, stopped or gone; its
+ *   command's answer) or its deadline's: an observation that repeats the last one, and a tick
+ *   before the deadline, change nothing (a replay skips such time: steadyUntil in the supervisor).
  */
 export type InstanceTag = 'capacity' | 'changing' | 'cancellable' | 'drain-waiting' | 'registering' | 'undrained' | 'retrying' | 'awaits-cloud';
 

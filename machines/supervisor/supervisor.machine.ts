@@ -6,7 +6,7 @@ import type { InstanceNotice } from '../../src/ports/interruption-source.js';
 import { emptyHistory, recordArrivals, type ArrivalHistory } from '../../src/planner/arrivals.js';
 import { matchPools } from '../../src/planner/match-pools.js';
 import { plan } from '../../src/planner/plan.js';
-import { timeless } from '../../src/planner/timeless.js';
+import { planHorizon } from '../../src/planner/horizon.js';
 import type { CloudView, Decision, InstanceView as PlannedInstance, LaunchFailures, LaunchUnknown, PlannerSettings, QueueView, World } from '../../src/planner/types.js';
 import type { InstanceEvent, InstanceInput, InstanceTimeouts } from '../instance/events.js';
 import { instanceMachine, viewOf } from '../instance/instance.machine.js';
@@ -46,11 +46,12 @@ export type SupervisorEvent =
   | { type: 'FLEET'; snapshot: FleetSnapshot }
   | { type: 'FLEET_UNKNOWN'; at: number; error: string }
   /**
-   * `repeated`: the queue was polled this many times more just before, every `everyMs`, and
-   * showed what it shows now (a replay on virtual time skipped those polls: they would have
-   * changed nothing but the time the queue was watched, which is counted as they would have).
+   * `repeated`: the queue was polled this many times more before, every `everyMs`, the last at
+   * `lastAt`, and showed what it shows now (a replay on virtual time skipped those polls: they
+   * would have changed nothing but the time the queue was watched, which is counted as they
+   * would have).
    */
-  | { type: 'QUEUE'; snapshot: QueueSnapshot; repeated?: { polls: number; everyMs: number } }
+  | { type: 'QUEUE'; snapshot: QueueSnapshot; repeated?: { polls: number; everyMs: number; lastAt: number } }
   | { type: 'QUEUE_UNKNOWN'; at: number; error: string }
   /** The cloud's interruption queue said something about an instance (it may not be ours). */
   | { type: 'NOTICE'; at: number; notice: InstanceNotice }
@@ -79,7 +80,8 @@ export type SupervisorEmitted =
   | { type: 'spawned'; key: string; pool: string; adopted: boolean; note?: string }
   | ({ type: 'transition' } & InstanceTransition)
   | { type: 'released'; key: string; pool: string; instanceId: string | null; reason: string; forced: boolean }
-  | { type: 'decision'; now: number; decision: Decision }
+  /** `first`: the first decision of a planning round (a round that decides nothing emits none). */
+  | { type: 'decision'; now: number; decision: Decision; first: boolean }
   | { type: 'mode'; mode: SupervisorMode; event: string; reason: string };
 
 export type SupervisorMode = 'adopting' | 'running' | 'degraded' | 'blind' | 'stopping' | 'stopped';
@@ -279,43 +281,66 @@ function planNow(context: SupervisorContext, now: number, mode: 'running' | 'sto
 
 /**
  * Per fleet object: until when it is steady (see steadyUntil) with these stages, launch
- * failures and lost launches; -Infinity if not at all. Nothing else it depends on changes
- * back: once settled after the start, a supervisor stays settled.
+ * failures, lost launches and holds, as found at `at`; -Infinity if not at all. A bound the
+ * planner set by the time (a renewal falling due, the odds at the next hour) is asked again
+ * once passed; nothing else it depends on changes back.
  */
-const steadyOf = new WeakMap<Record<string, InstanceView>, { stages: readonly Stage[]; failures: SupervisorContext['launchFailures']; unknown: SupervisorContext['launchesUnknown']; until: number }>();
+const steadyOf = new WeakMap<Record<string, InstanceView>, { stages: readonly Stage[]; failures: SupervisorContext['launchFailures']; unknown: SupervisorContext['launchesUnknown']; holds: SupervisorContext['holds']; at: number; steady: Steady }>();
+
+/** Steady until `until` (exclusive); `timed`: a bound the planner set by the time, to ask again once it has passed (at a later instant). */
+interface Steady {
+  until: number;
+  timed: boolean;
+}
 
 /**
  * Until when (exclusive) observations that repeat the last ones, and ticks, change nothing but
- * the time the queue was watched (and the queue snapshot's time); -Infinity when they may change
- * something now. Steady: running with the queue and the cloud known and no holds; every
- * instance running a build, or in a cold boot or an ending (the `awaits-cloud` tag: its deadline
- * is the bound, a tick before it changes nothing); the planner, asked now, decides nothing, and
- * says its plan stays so at any later time and odds while the queue and the fleet stay as they
- * are (src/planner/timeless.ts). A busy instance has no deadline, no idle timer and no drain in
- * progress. A replay on virtual time skips such polls and ticks (src/sim/simulate.ts).
+ * the time the queue was watched (and the queue snapshot's time, and the numbers in the holds'
+ * reasons); -Infinity when they may change something now. Steady: running with the queue and the
+ * cloud known; every instance running a build, idle, parked, or in a cold boot or an ending (the
+ * `awaits-cloud` tag: its deadline bounds it, a tick before it changes nothing); the planner,
+ * asked now, decides nothing but the holds already in force, and says until when its plan stays
+ * so while the queue and the fleet stay as they are (planHorizon, src/planner/horizon.ts). Busy,
+ * idle and parked instances have no deadline and no drain in progress. A replay on virtual time
+ * skips such polls and ticks (src/sim/simulate.ts).
  */
 export function steadyUntil(context: SupervisorContext, mode: SupervisorMode, now: number): number {
-  if (mode !== 'running' || !context.queue.known || !context.cloud.known || context.holds.length > 0) return -Infinity;
+  if (mode !== 'running' || !context.queue.known || !context.cloud.known) return -Infinity;
   const stages = context.queue.stages;
   let memo = steadyOf.get(context.fleet);
-  if (!memo || memo.stages !== stages || memo.failures !== context.launchFailures || memo.unknown !== context.launchesUnknown) {
-    memo = { stages, failures: context.launchFailures, unknown: context.launchesUnknown, until: steadyFleetUntil(context, now) };
+  if (!memo || memo.stages !== stages || memo.failures !== context.launchFailures || memo.unknown !== context.launchesUnknown || memo.holds !== context.holds || (memo.steady.timed && now >= memo.steady.until && now > memo.at)) {
+    memo = { stages, failures: context.launchFailures, unknown: context.launchesUnknown, holds: context.holds, at: now, steady: steadyFleet(context, now) };
     steadyOf.set(context.fleet, memo);
   }
-  return now < memo.until ? memo.until : -Infinity;
+  return now < memo.steady.until ? memo.steady.until : -Infinity;
 }
 
-function steadyFleetUntil(context: SupervisorContext, now: number): number {
+const UNSTEADY: Steady = { until: -Infinity, timed: false };
+
+function steadyFleet(context: SupervisorContext, now: number): Steady {
   let until = Infinity;
   for (const k in context.fleet) {
     const v = context.fleet[k]!;
-    if (v.phase === 'busy') continue;
-    if (!hasTag(v, 'awaits-cloud') || v.warmStart || v.deadline === null) return -Infinity;
+    if (v.phase === 'busy' || v.phase === 'idle' || v.phase === 'parked') continue;
+    if (!hasTag(v, 'awaits-cloud') || v.deadline === null) return UNSTEADY;
     until = Math.min(until, v.deadline);
   }
   const world = worldOf(context, now, 'running');
   const settings = planSettings(context);
-  return timeless(world, settings) && plan(world, settings).length === 0 ? until : -Infinity;
+  const horizon = planHorizon(world, settings);
+  if (horizon === -Infinity || !holdsInForce(plan(world, settings), context.holds)) return UNSTEADY;
+  // A bound the time reached at this very instant (an age limit passed only just after it): unsteady now, asked again later.
+  return horizon <= now ? { until: -Infinity, timed: true } : { until: Math.min(until, horizon), timed: horizon < Infinity };
+}
+
+/** The plan decides nothing but the holds the last one left in force (the same pools and codes, in order): it logs nothing new. */
+function holdsInForce(decisions: readonly Decision[], holds: SupervisorContext['holds']): boolean {
+  if (decisions.length !== holds.length) return false;
+  for (let i = 0; i < decisions.length; i++) {
+    const d = decisions[i]!;
+    if (d.kind !== 'hold' || d.pool !== holds[i]!.pool || d.code !== holds[i]!.code) return false;
+  }
+  return true;
 }
 
 export const supervisorMachine = setup({
@@ -352,8 +377,8 @@ export const supervisorMachine = setup({
       const r = event.repeated;
       // Each skipped poll watched from the one before it, as it would have.
       if (r) {
-        for (let n = r.polls; n >= 1; n--) {
-          const to = event.snapshot.at - n * r.everyMs;
+        for (let n = r.polls - 1; n >= 0; n--) {
+          const to = r.lastAt - n * r.everyMs;
           arrivals = recordArrivals(arrivals, from, to, {});
           from = to;
         }
@@ -543,7 +568,7 @@ export const supervisorMachine = setup({
       const fleet = { ...context.fleet };
       const holds: SupervisorContext['holds'] = [];
       for (const d of decisions) {
-        enqueue.emit({ type: 'decision', now, decision: d });
+        enqueue.emit({ type: 'decision', now, decision: d, first: d === decisions[0] });
         if (d.kind === 'launch') {
           for (let n = 0; n < d.count; n++) {
             const key = `${context.input.keyPrefix}-${++seq}`;

@@ -113,3 +113,23 @@ function rateOver(h: ArrivalHistory, pool: string, now: number, days: readonly n
   if (open && open.index % 24 === hour && days.includes(open.day)) watchedMs += open.watchedMs;
   return { perSecond: watchedMs > 0 ? arrived / (watchedMs / 1000) : 0, watchedMs, peak };
 }
+
+/**
+ * While nothing arrives, a rate only falls: each poll adds watched time, at most as much as the
+ * time since the last poll recorded (`since`). The earliest instant at which a rate now
+ * `rate.perSecond` over `rate.watchedMs` could be at or below `limit`; Infinity if it never
+ * moves there (it is there already, and stays; or the limit is below any rate with arrivals).
+ * Rounded down: an answer early is safe, one late is not.
+ */
+export function fallsTo(rate: Pick<ArrivalRate, 'perSecond' | 'watchedMs'>, limit: number, since: number): number {
+  if (rate.perSecond <= limit || limit <= 0) return Infinity;
+  return Math.floor(since + (rate.perSecond / limit - 1) * rate.watchedMs);
+}
+
+/** The earliest instant at which `watchedMs` could reach `enough` (the same growth); Infinity once it has. */
+export function watchedReaches(watchedMs: number, enough: number, since: number): number {
+  return watchedMs >= enough ? Infinity : since + (enough - watchedMs);
+}
+
+/** The next hour boundary after `t` (UTC): where the hour-of-day and hour-of-week rates read other slots. */
+export const nextHour = (t: number): number => (Math.floor(t / HOUR) + 1) * HOUR;

@@ -2,7 +2,7 @@ import type { PoolSpec } from '../domain/pool.js';
 import { paidPeriodEnd } from './billing.js';
 import { drain, hold, renew } from './decide.js';
 import type { Need } from './sizing.js';
-import { arrivalRate } from './arrivals.js';
+import { arrivalRate, fallsTo, nextHour, watchedReaches } from './arrivals.js';
 import type { Decision, InstanceView, PlannerSettings, World } from './types.js';
 
 type RenewalSettings = Pick<PlannerSettings, 'billing' | 'idleGraceSeconds' | 'renewalWindowSeconds'> & Partial<Pick<PlannerSettings, 'idleKeepMaxSeconds'>>;
@@ -107,4 +107,37 @@ const byIdleSince = (a: InstanceView, b: InstanceView) => (a.idleSince ?? 0) - (
 function byPeriodEnd(now: number, planner: RenewalSettings) {
   const end = (i: InstanceView) => paidPeriodEnd(i.launchedAt ?? now, now, planner.billing);
   return (a: InstanceView, b: InstanceView) => end(a) - end(b) || a.key.localeCompare(b.key);
+}
+
+/**
+ * Until when (exclusive) renewal decides what it decides now for these idle agents, while the
+ * queue and the fleet stay as they are: the first agent's keep-or-let-go falling due, and with
+ * the 'expected-cost' rule the odds changing (the next hour's slots; enough watching to judge by;
+ * the rate, falling as quiet time is watched, making keeping stop paying). With periodic billing
+ * an agent already due stays so until its paid period ends. Per-second billing with no surplus
+ * decides nothing for idle agents at any time. `since`: when the arrivals were last recorded.
+ */
+export function renewalHorizon(world: Pick<World, 'now' | 'arrivals' | 'bootSeconds'>, since: number, pool: PoolSpec, instances: readonly InstanceView[], need: Need, planner: RenewalSettings & Pick<PlannerSettings, 'idleRule' | 'expectedBootSeconds'>): number {
+  const idle = instances.filter((i) => i.phase === 'idle');
+  if (idle.length === 0) return Infinity;
+  const now = world.now;
+  let until = Infinity;
+  if (planner.billing.periodSeconds > 1) {
+    for (const i of idle) {
+      const due = renewalDue(i, now, planner);
+      until = Math.min(until, due.due ? paidPeriodEnd(i.launchedAt ?? now, now, planner.billing) : now + due.inMs);
+    }
+    return until;
+  }
+  if (need.active - Math.min(need.wanted, pool.max) <= 0) return Infinity;
+  const odds = idleOdds(world, pool.name, planner);
+  for (const i of idle) {
+    const due = renewalDue(i, now, planner, odds ? { odds, idle: idle.length } : null);
+    if (!due.due) until = Math.min(until, now + due.inMs);
+  }
+  if (planner.idleRule === 'expected-cost' && world.arrivals) {
+    const rate = arrivalRate(world.arrivals, pool.name, now);
+    until = Math.min(until, nextHour(now), odds ? fallsTo(rate, Math.max(1, idle.length) / odds.bootSeconds, since) : watchedReaches(rate.watchedMs, MIN_WATCHED_MS, since));
+  }
+  return until;
 }

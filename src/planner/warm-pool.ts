@@ -1,5 +1,5 @@
 import type { PoolSpec, WarmPoolSpec } from '../domain/pool.js';
-import { arrivalRate, weeklyArrivalRate, type ArrivalHistory, type ArrivalRate } from './arrivals.js';
+import { arrivalRate, fallsTo, nextHour, watchedReaches, weeklyArrivalRate, type ArrivalHistory, type ArrivalRate } from './arrivals.js';
 import { hold } from './decide.js';
 import { MIN_WATCHED_MS } from './renewal.js';
 import { scheduledSize } from './warm-schedule.js';
@@ -89,13 +89,64 @@ const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
 /** How far ahead 'auto' looks: priming takes a cold boot and a park, and a busy hour starts on the hour. */
 const LOOK_AHEAD_MS = 30 * 60_000;
 
+/**
+ * Billed by the period, a start from parked opens a period just as a cold launch does: 'auto'
+ * keeps no warm pool then (a fixed size is the operator's to choose). Parked instances are ended.
+ */
+const autoOff = (w: WarmPoolSpec, planner: PlannerSettings): boolean => w.size === 'auto' && planner.billing.periodSeconds > 1 && w.min === 0 && !(w.schedule ?? []).some((win) => win.size > 0);
+
+const MINUTE = 60_000;
+const nextMinute = (t: number): number => (Math.floor(t / MINUTE) + 1) * MINUTE;
+
+/**
+ * Until when (exclusive) `warmTarget` says what it says now while no stage arrives: a schedule's
+ * windows open and close on the minute (and are looked ahead of by a priming time); 'auto' reads
+ * this hour's rates and the next's until either hour turns, until an hour gains enough watching
+ * to be trusted, and until the rate, falling as quiet time is watched, takes one arrival off the
+ * refill. `since`: when the arrivals were last recorded.
+ */
+export function warmTargetHorizon(w: WarmPoolSpec, pool: string, world: Pick<World, 'now' | 'arrivals' | 'bootSeconds'>, since: number, planner: Pick<PlannerSettings, 'expectedBootSeconds'> & Partial<Pick<PlannerSettings, 'billing'>>): number {
+  const now = world.now;
+  const boot = world.bootSeconds ?? planner.expectedBootSeconds;
+  let until = Infinity;
+  if ((w.schedule ?? []).length > 0) {
+    const lead = (boot + 60) * 1000;
+    until = Math.min(nextMinute(now), Math.floor(nextMinute(now + lead) - lead));
+    if (scheduledSize(w, now, lead)) return until;
+  }
+  if (w.size !== 'auto' || (planner.billing && planner.billing.periodSeconds > 1) || boot <= w.waitTargetSeconds || !world.arrivals) return until;
+  for (const at of [now, now + LOOK_AHEAD_MS]) {
+    until = Math.min(until, nextHour(at) - (at - now));
+    until = Math.min(until, watchedReaches(weeklyArrivalRate(world.arrivals, pool, at).watchedMs, MIN_WEEKLY_WATCHED_MS, since), watchedReaches(arrivalRate(world.arrivals, pool, at).watchedMs, MIN_WATCHED_MS, since));
+    const seen = hourRate(world.arrivals, pool, at);
+    const fewer = seen ? Math.ceil(seen.rate.perSecond * (boot + 60)) - 1 : 0;
+    if (seen && fewer >= 1) until = Math.min(until, fallsTo(seen.rate, fewer / (boot + 60), since));
+  }
+  return until;
+}
+
+/**
+ * Until when (exclusive) the warm pool's rule decides for this pool what it decides now while the
+ * queue and the fleet stay as they are: its target (warmTargetHorizon), and each parked
+ * instance growing too old, or unused above the target long enough for its disk to cost more
+ * than priming another.
+ */
+export function warmPoolHorizon(world: World, since: number, pool: PoolSpec, instances: readonly InstanceView[], planner: PlannerSettings): number {
+  const w = pool.warmPool;
+  if (!warmEnabled(w) || autoOff(w, planner)) return Infinity;
+  let until = warmTargetHorizon(w, pool.name, world, since, planner);
+  const keepMs = surplusKeepMs(pool, w, world.bootSeconds ?? planner.expectedBootSeconds);
+  for (const i of instances) {
+    if (i.phase !== 'parked') continue;
+    for (const t of [(i.launchedAt ?? -Infinity) + w.maxAgeSeconds * 1000, (i.since ?? -Infinity) + keepMs]) if (t >= world.now) until = Math.min(until, t);
+  }
+  return until;
+}
+
 export function warmPool(world: World, pool: PoolSpec, instances: readonly InstanceView[], decided: readonly Decision[], planner: PlannerSettings): Decision[] {
   const w = pool.warmPool;
   const warm = instances.filter(isWarm);
-  // Billed by the period, a start from parked opens a period just as a cold launch does:
-  // 'auto' keeps no warm pool then (a fixed size is the operator's to choose).
-  const periodic = planner.billing.periodSeconds > 1;
-  if (!warmEnabled(w) || (w.size === 'auto' && periodic && w.min === 0 && !(w.schedule ?? []).some((win) => win.size > 0))) {
+  if (!warmEnabled(w) || autoOff(w, planner)) {
     const why = warmEnabled(w) ? "warm pool 'auto' keeps none when billed by the period" : 'warm pool off for this pool';
     return [...decided, ...warm.filter((i) => i.phase === 'parked').map((i) => evict(i, why))];
   }

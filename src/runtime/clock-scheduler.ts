@@ -20,11 +20,12 @@ type SkippingClock = Clock & { setTimeout(fn: () => void, ms: number, periodic?:
 
 /**
  * Firings of a periodic action (re-scheduled by its own work: a poll interval, a tick) that a
- * virtual clock dropped since the action last ran, with their period: 0 on real time.
+ * virtual clock dropped since this was last asked, with their period and when the last of them
+ * would have fired: none on real time.
  */
-export function skippedFirings(action: SchedulerAction<unknown>): { firings: number; everyMs: number } {
-  if (!(action instanceof ClockAction)) return { firings: 0, everyMs: 0 };
-  const r = { firings: action.skipped, everyMs: action.periodMs };
+export function skippedFirings(action: SchedulerAction<unknown>): { firings: number; everyMs: number; lastAt: number } {
+  if (!(action instanceof ClockAction)) return { firings: 0, everyMs: 0, lastAt: 0 };
+  const r = { firings: action.skipped, everyMs: action.periodMs, lastAt: action.lastSkippedAt };
   action.skipped = 0;
   return r;
 }
@@ -44,6 +45,7 @@ class ClockAction<T> extends Subscription implements SchedulerAction<T> {
   private handle: unknown = null;
   private working = false;
   skipped = 0;
+  lastSkippedAt = 0;
   periodMs = 0;
   periodNow: (() => number) | undefined = undefined;
   news: (() => boolean) | undefined = undefined;
@@ -70,7 +72,11 @@ class ClockAction<T> extends Subscription implements SchedulerAction<T> {
     // Re-scheduled by its own work: periodic, every `delay`.
     if (this.working && delay > 0) {
       this.periodMs = delay;
-      this.handle = (this.clock as SkippingClock).setTimeout(fire, delay, { periodMs: delay, onSkip: (n) => (this.skipped += n), ...(this.periodNow ? { periodNow: this.periodNow } : {}), ...(this.news ? { news: this.news } : {}) });
+      const onSkip = (n: number, lastAt: number): void => {
+        this.skipped += n;
+        this.lastSkippedAt = lastAt;
+      };
+      this.handle = (this.clock as SkippingClock).setTimeout(fire, delay, { periodMs: delay, onSkip, ...(this.periodNow ? { periodNow: this.periodNow } : {}), ...(this.news ? { news: this.news } : {}) });
     } else this.handle = this.clock.setTimeout(fire, delay);
     return this;
   }

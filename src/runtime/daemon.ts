@@ -36,7 +36,8 @@ export interface DaemonOptions {
   inspect?: Observer<InspectionEvent>;
   /** Called for every lifecycle transition (after it is logged). */
   onTransition?: (t: Transition) => void;
-  onDecision?: (d: Decision, now: number) => void;
+  /** Every decision of every planning round; `first`: it opens a round. */
+  onDecision?: (d: Decision, now: number, first: boolean) => void;
   /** False for in-memory sources and clouds (the simulator): no AbortSignal per poll or command. */
   abortablePolls?: boolean;
   /** Launches held after the start; default lifecycle.goneGraceSeconds (see SupervisorOptions). */

@@ -5,20 +5,19 @@ import type { SupervisorMachine } from '../../machines/supervisor/supervisor.mac
 
 /**
  * One `decision` line per planner decision. A hold is logged when it starts, not again on
- * every planning round it stays in force.
+ * every planning round it stays in force (rounds, not instants: two rounds in one instant, one
+ * holding and the next not, end the hold; a replay that skips rounds in which nothing changes
+ * then logs what a run of every round logs).
  */
-export function logDecisions(supervisor: Actor<SupervisorMachine>, logger: Logger, onDecision?: (d: Decision, now: number) => void): void {
+export function logDecisions(supervisor: Actor<SupervisorMachine>, logger: Logger, onDecision?: (d: Decision, now: number, first: boolean) => void): void {
   const plannerLog = logger.child({ name: 'planner' });
-  const heldBefore = new Set<string>();
+  let heldBefore = new Set<string>();
   let heldNow = new Set<string>();
-  let lastDecisionAt = -1;
-  supervisor.on('decision', ({ decision: d, now }) => {
-    if (now !== lastDecisionAt) {
+  supervisor.on('decision', ({ decision: d, now, first }) => {
+    if (first) {
       // A new planning round: holds still in force are not logged again.
-      heldBefore.clear();
-      for (const h of heldNow) heldBefore.add(h);
+      heldBefore = heldNow;
       heldNow = new Set();
-      lastDecisionAt = now;
     }
     if (d.kind === 'hold') {
       const id = `${d.pool}/${d.code}`;
@@ -27,7 +26,7 @@ export function logDecisions(supervisor: Actor<SupervisorMachine>, logger: Logge
     } else {
       plannerLog.info({ decision: d.kind, pool: d.pool, ...('key' in d ? { key: d.key } : {}), ...(d.kind === 'launch' ? { count: d.count } : {}), reason: d.reason }, 'decision');
     }
-    onDecision?.(d, now);
+    onDecision?.(d, now, first);
   });
 }
 

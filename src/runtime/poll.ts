@@ -1,14 +1,16 @@
-import { Observable, type SchedulerLike, type Subscription } from 'rxjs';
+import { Observable, type SchedulerAction, type SchedulerLike, type Subscription } from 'rxjs';
 import type { Clock } from '../domain/clock.js';
 import { periodFrom, skippedFirings } from './clock-scheduler.js';
 
 /**
- * Polls a virtual clock dropped just before this one, every `everyMs`, while nothing could
- * change their answer (src/runtime/virtual-clock.ts): they would have answered what this one did.
+ * Polls a virtual clock dropped before this one, every `everyMs`, the last at `lastAt`, while
+ * nothing could change their answer (src/runtime/virtual-clock.ts): they would have answered
+ * what this one did.
  */
 export interface RepeatedPolls {
   polls: number;
   everyMs: number;
+  lastAt: number;
 }
 
 export type PollOutcome<T> = { ok: true; value: T; startedAt: number; repeated?: RepeatedPolls } | { ok: false; error: unknown; startedAt: number; attempts: number };
@@ -132,8 +134,15 @@ export function poll$<T>(fn: (signal: AbortSignal) => Promise<T>, o: PollOptions
       }
     };
 
+    /** The interval's dropped firings not yet collected join those already collected. */
+    const collect = (action: SchedulerAction<unknown>): void => {
+      const skipped = skippedFirings(action);
+      if (skipped.firings > 0) dropped = { polls: (dropped?.polls ?? 0) + skipped.firings, everyMs: skipped.everyMs, lastAt: skipped.lastAt };
+    };
     const cycleNow = (): void => {
       if (sub.closed || cycle) return;
+      // A cycle kicked between the interval's firings answers for the firings dropped before it.
+      if (action) collect(action);
       cycle = { startedAt: o.clock.now(), attempts: 0, failures: 0, repeated: dropped };
       dropped = undefined;
       start();
@@ -141,9 +150,11 @@ export function poll$<T>(fn: (signal: AbortSignal) => Promise<T>, o: PollOptions
     const period = typeof o.periodMs === 'function' ? o.periodMs : () => o.periodMs as number;
     const repeats = o.repeats;
     const news = repeats ? () => !repeats() : ALWAYS_NEWS;
+    /** The interval's scheduled action, once it ran (what a skipping clock counts its dropped firings on). */
+    let action: SchedulerAction<unknown> | null = null;
     const interval = s.schedule(function () {
-      const skipped = skippedFirings(this);
-      if (skipped.firings > 0) dropped = { polls: (dropped?.polls ?? 0) + skipped.firings, everyMs: skipped.everyMs };
+      action = this;
+      collect(this);
       cycleNow();
       periodFrom(this, period, news);
       if (!sub.closed) this.schedule(undefined, period());

@@ -14,7 +14,8 @@ interface Timer {
 /** How a timer re-armed by its own firing every `periodMs` hears of firings dropped by a skip. */
 export interface Periodic {
   periodMs: number;
-  onSkip?: (firings: number) => void;
+  /** `lastAt`: when the last of them would have fired. */
+  onSkip?: (firings: number, lastAt: number) => void;
   /**
    * The period its next re-arming would choose now (a poll's follows what it saw). While it is
    * `periodMs`, the firings from here on are evenly spaced as long as nothing changes, so a skip
@@ -66,6 +67,10 @@ export class VirtualClock implements Clock {
     // The instant since whose end it has been quiet throughout (no plain timer fired since):
     // a periodic timer armed after it chose its period in the quiet state, and keeps it.
     let quietSince: number | null = null;
+    // Where the quiet last asked for ends (exclusive): from there something may change with the
+    // time alone (a deadline, a renewal falling due), so the quiet is over even if nothing fires
+    // that says so.
+    let quietBound = Infinity;
     while (this.heap.length > 0 && !stop()) {
       // A cancelled timer (a poll's timeout after the poll answered, a rescheduled interval)
       // fires nothing: drop it without making its time an instant of its own.
@@ -76,11 +81,12 @@ export class VirtualClock implements Clock {
       if (quietUntil && this.heap[0]!.periodic) {
         const bound = quietUntil();
         if (bound === -Infinity) quietSince = null;
-        else this.skipQuiet(Math.min(until, bound), (quietSince ??= this.t));
+        else this.skipQuiet((quietBound = Math.min(until, bound)), (quietSince ??= this.t));
       }
       const next = this.heap[0]!;
       if (next.at > until) break;
       this.t = Math.max(this.t, next.at);
+      if (this.t >= quietBound) [quietSince, quietBound] = [null, Infinity];
       // Fire everything due at this instant, then let promise chains settle once.
       while (this.heap.length > 0 && this.heap[0]!.at <= this.t) {
         const timer = this.pop()!;
@@ -135,7 +141,7 @@ export class VirtualClock implements Clock {
       missed.set(next, (missed.get(next) ?? 0) + 1);
     }
     if (missed.size === 0) return;
-    for (const [x, n] of missed) x.periodic!.onSkip?.(n);
+    for (const [x, n] of missed) x.periodic!.onSkip?.(n, x.armedAt);
     this.heap = this.heap.filter((x) => !x.cancelled).sort((a, b) => (less(a, b) ? -1 : 1));
   }
 

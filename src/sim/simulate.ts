@@ -26,7 +26,12 @@ export interface SimulationOptions {
   /** After the last job, how long the fleet gets to wind down to its minimum (default 1 day). */
   tailMs?: number;
   onTransition?: (t: Transition) => void;
-  onDecision?: (d: Decision, now: number) => void;
+  /**
+   * Every decision of every planning round the daemon ran; `first`: it opens a round. A replay
+   * that skips quiet time skips rounds that would have decided what the last one did (the
+   * same holds): the decision log, which logs a hold when it starts, is the same either way.
+   */
+  onDecision?: (d: Decision, now: number, first: boolean) => void;
   /** Hands out the virtual clock (e.g. for a logger's timestamps). */
   onClock?: (clock: VirtualClock) => void;
   /** Called after every simulated instant; for invariant checks. */

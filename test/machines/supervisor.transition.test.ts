@@ -110,6 +110,24 @@ describe('supervisor as a pure function of (snapshot, event)', () => {
     expect(steadyFor(r.snap, T0 + S)).toBe(-Infinity);
   });
 
+  it('is steady with an idle agent once the plan holds as the last did, until its renewal falls due', () => {
+    const busyOn = (...ids: string[]): SupervisorEvent => ({ type: 'QUEUE', snapshot: { at: T0 + S, stages: ids.map((id, k) => ({ ...pending(String(k)), status: 'running' as const, agent: id })) } });
+    let r = run([fleet(obs({ instanceId: 'i-a', key: 'old-1' }), obs({ instanceId: 'i-b', key: 'old-2' })), busyOn('i-a')]);
+    const [a, b] = fleetOf(r.snap);
+    // Idle since T0 + 1 s with a 60 s grace, launched long ago: let go from T0 + 61 s.
+    r = run([report({ ...a!, phase: 'busy', state: 'task-running.busy', tags: ['capacity'] }), report({ ...b!, phase: 'idle', state: 'task-running.idle', tags: ['capacity'], idleSince: T0 + S, launchedAt: T0 - 3600 * S })], r.snap);
+    // The plan would hold it (renewal not due), but the last plan held nothing: a tick logs the new hold.
+    expect(steadyFor(r.snap, T0 + 2 * S)).toBe(-Infinity);
+    r = run([{ type: 'TICK', now: T0 + 2 * S }], r.snap);
+    expect(holdsOf(r.snap).map((h) => h.code)).toEqual(['renewal-not-due']);
+    expect(steadyFor(r.snap, T0 + 2 * S)).toBe(T0 + 61 * S);
+    expect(steadyFor(r.snap, T0 + 60 * S)).toBe(T0 + 61 * S);
+    // Due: the tick there drains it.
+    expect(steadyFor(r.snap, T0 + 61 * S)).toBe(-Infinity);
+    r = run([{ type: 'TICK', now: T0 + 61 * S }], r.snap);
+    expect(r.sent).toEqual([{ to: 'old-2', event: expect.objectContaining({ type: 'DRAIN' }) }]);
+  });
+
   it('keeps the fleet from reports, announces a change of state once, and plans from what was reported', () => {
     let r = run([fleet(obs({ instanceId: 'i-a', key: 'old-1' })), { type: 'QUEUE', snapshot: { at: T0, stages: [pending('1'), { ...pending('2'), status: 'running', agent: 'i-a' }] } }]);
     expect(r.sent).toEqual([{ to: 'old-1', event: { type: 'BUSY', now: T0 } }]);

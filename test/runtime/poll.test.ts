@@ -1,3 +1,4 @@
+import { Subject } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { DdaError } from '../../src/domain/errors.js';
 import { clockScheduler } from '../../src/runtime/clock-scheduler.js';
@@ -108,5 +109,43 @@ describe('VirtualClock', () => {
     await c.runUntil(1000);
     expect(seen).toEqual(['a', 'b', 'c']);
     expect(c.now()).toBe(1000);
+  });
+});
+
+describe('poll$ on a skipping clock: the polls it dropped', () => {
+  // Every answer repeats; the quiet lasts until 30 s, and a plain timer at 21 s kicks a poll
+  // between two firings of the interval (as a drain that took effect does).
+  async function run(kickAt: number | null) {
+    const clock = new VirtualClock(0);
+    const out: PollOutcome<string>[] = [];
+    const kick = new Subject<void>();
+    const sub = poll$(async () => 'same', {
+      periodMs: 2 * S,
+      timeoutMs: 5 * S,
+      retries: 0,
+      retryBaseMs: S,
+      scheduler: clockScheduler(clock),
+      clock,
+      timeoutError: () => new DdaError('SOURCE_TIMEOUT', 'timed out'),
+      abortable: false,
+      kick,
+      repeats: () => true,
+    }).subscribe((r) => out.push(r));
+    if (kickAt !== null) clock.setTimeout(() => kick.next(), kickAt);
+    await clock.runUntil(25 * S, () => false, () => (clock.now() < 30 * S ? 30 * S : -Infinity));
+    sub.unsubscribe();
+    return out.map((r) => (r.ok ? { at: r.startedAt, ...(r.repeated ? { repeated: r.repeated } : {}) } : { failed: r.startedAt }));
+  }
+
+  it('a kicked poll answers for the firings dropped before it: how many, how often, the last when', async () => {
+    // (The quiet goes on after it: the firings at 22 and 24 s are dropped too.)
+    expect(await run(21 * S)).toEqual([{ at: 0 }, { at: 21 * S, repeated: { polls: 10, everyMs: 2 * S, lastAt: 20 * S } }]);
+  });
+
+  it('without a kick, the next firing of the interval does', async () => {
+    const out = await run(null);
+    expect(out[0]).toEqual({ at: 0 });
+    // The quiet holds to 30 s: the run ends at 25 s with every firing after the first dropped and not yet told.
+    expect(out).toHaveLength(1);
   });
 });

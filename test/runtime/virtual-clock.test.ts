@@ -119,3 +119,44 @@ describe('VirtualClock: a poll with news', () => {
     }
   });
 });
+
+describe('VirtualClock: a quiet that ends with the time alone', () => {
+  // Steady until 60 s by the time alone (a renewal falling due): no timer says so. The poll
+  // that fires there re-arms with the period it had, then what it saw changes the period it
+  // wants (as a decision after a queue poll does); the next quiet must not take that re-arming
+  // for one chosen in the quiet: it fires once more and takes the new period.
+  async function run(skip: boolean) {
+    const clock = new VirtualClock(0);
+    const periods: Record<string, number> = { queue: 2000, tick: 30000 };
+    const fired: string[] = [];
+    const missed: Record<string, number> = {};
+    let decided = false;
+    const arm = (name: string, delay: number): void => {
+      clock.setTimeout(
+        () => {
+          fired.push(`${clock.now()} ${name}`);
+          arm(name, periods[name]!);
+          if (name === 'queue' && clock.now() >= 60_000 && !decided) [decided, periods.queue] = [true, 10_000];
+        },
+        delay,
+        { periodMs: periods[name]!, onSkip: (n) => (missed[name] = (missed[name] ?? 0) + n), periodNow: () => periods[name]! },
+      );
+    };
+    arm('queue', 0);
+    arm('tick', 30000);
+    const quiet = () => (clock.now() < 60_000 ? 60_000 : clock.now() < 200_000 ? 200_000 : -Infinity);
+    await clock.runUntil(300_000, () => false, skip ? quiet : undefined);
+    return { fired, missed };
+  }
+  const at = (line: string) => Number(line.split(' ')[0]);
+
+  it('the firings after the quiet are where a run that fires everything has them', async () => {
+    const all = await run(false);
+    const skipped = await run(true);
+    expect(all.fired.filter((l) => at(l) > 60_000 && at(l) < 80_000)).toEqual(['62000 queue', '72000 queue']);
+    expect(skipped.fired.filter((l) => at(l) >= 200_000)).toEqual(all.fired.filter((l) => at(l) >= 200_000));
+    expect(skipped.fired.filter((l) => at(l) > 60_000 && at(l) < 200_000)).toEqual(['62000 queue']);
+    const count = (f: string[], name: string) => f.filter((l) => l.endsWith(` ${name}`) && at(l) < 200_000).length;
+    for (const name of ['queue', 'tick']) expect(skipped.missed[name] ?? 0, name).toBe(count(all.fired, name) - count(skipped.fired, name));
+  });
+});
