@@ -565,7 +565,8 @@ export const supervisorMachine = setup({
       const decisions = planNow(context, now, p.mode);
       let seq = context.seq;
       let launched = 0;
-      const fleet = { ...context.fleet };
+      // Copied only for a launch: most rounds launch nothing, and the fleet may be large.
+      let fleet: Record<string, InstanceView> | null = null;
       const holds: SupervisorContext['holds'] = [];
       for (const d of decisions) {
         enqueue.emit({ type: 'decision', now, decision: d, first: d === decisions[0] });
@@ -577,22 +578,22 @@ export const supervisorMachine = setup({
             enqueue.emit({ type: 'spawned', key, pool: d.pool, adopted: false });
             enqueue.emit({ type: 'transition', key, instance: null, pool: d.pool, from: '(new)', to: view.state, fromPhase: null, toPhase: view.phase, event: 'xstate.init', reason: view.reason, forced: false });
             enqueue.spawnChild('instance', { id: key, systemId: `instance.${key}`, input });
-            fleet[key] = view;
+            (fleet ??= { ...context.fleet })[key] = view;
             launched++;
           }
         } else if (d.kind === 'drain') {
-          if (fleet[d.key]) enqueue.sendTo(d.key, { type: 'DRAIN', now, reason: d.reason, ...(d.then ? { then: d.then } : {}) });
+          if (context.fleet[d.key]) enqueue.sendTo(d.key, { type: 'DRAIN', now, reason: d.reason, ...(d.then ? { then: d.then } : {}) });
         } else if (d.kind === 'activate') {
-          if (fleet[d.key]) enqueue.sendTo(d.key, { type: 'ACTIVATE', now, reason: d.reason });
+          if (context.fleet[d.key]) enqueue.sendTo(d.key, { type: 'ACTIVATE', now, reason: d.reason });
         } else if (d.kind === 'evict') {
-          if (fleet[d.key]) enqueue.sendTo(d.key, { type: 'EVICT', now, reason: d.reason });
+          if (context.fleet[d.key]) enqueue.sendTo(d.key, { type: 'EVICT', now, reason: d.reason });
         } else if (d.kind === 'renew') {
-          if (fleet[d.key]) enqueue.sendTo(d.key, { type: 'RENEW', now, until: d.until, reason: d.reason });
+          if (context.fleet[d.key]) enqueue.sendTo(d.key, { type: 'RENEW', now, until: d.until, reason: d.reason });
         } else holds.push(d);
       }
       const update: Partial<SupervisorContext> = {};
       if (!sameHolds(holds, context.holds)) update.holds = holds;
-      if (launched > 0) Object.assign(update, { seq, fleet, stats: { ...context.stats, launched: context.stats.launched + launched } });
+      if (fleet) Object.assign(update, { seq, fleet, stats: { ...context.stats, launched: context.stats.launched + launched } });
       if (changes(update)) enqueue.assign(update);
     }),
 

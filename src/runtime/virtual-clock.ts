@@ -78,7 +78,10 @@ export class VirtualClock implements Clock {
         this.pop();
         continue;
       }
-      if (quietUntil && this.heap[0]!.periodic) {
+      // Asked only when a skip could drop two firings or more: the answer can cost a plan, and
+      // where the world changes every few seconds (a big fleet) there is little to skip.
+      if (quietUntil && this.heap[0]!.periodic && !this.worthAsking()) quietSince = null;
+      else if (quietUntil && this.heap[0]!.periodic) {
         const bound = quietUntil();
         if (bound === -Infinity) quietSince = null;
         else this.skipQuiet((quietBound = Math.min(until, bound)), (quietSince ??= this.t));
@@ -100,6 +103,20 @@ export class VirtualClock implements Clock {
     }
     if (!stop() && until !== Infinity) this.t = Math.max(this.t, until);
     return this.t;
+  }
+
+  /** Whether the periodic firings due before the next plain timer (the world's next change) are two or more. */
+  private worthAsking(): boolean {
+    let nextPlain = Infinity;
+    for (const x of this.heap) if (!x.cancelled && !x.periodic && x.at < nextPlain) nextPlain = x.at;
+    let firings = 0;
+    for (const x of this.heap) {
+      const p = x.periodic;
+      if (x.cancelled || !p || x.at >= nextPlain) continue;
+      firings += p.periodMs > 0 && Number.isFinite(nextPlain) ? Math.floor((nextPlain - x.at) / p.periodMs) + 1 : 2;
+      if (firings >= 2) return true;
+    }
+    return false;
   }
 
   /**
