@@ -241,7 +241,7 @@ async function policies(slots: number, afterSpeed: () => Promise<unknown> | null
   process.stdout.write(`\nclaims\n${checks.map((c) => `  ${c}`).join('\n')}\n`);
 
   const speedRun = byId.get('second/c1/ours (defaults)')!;
-  const speed = { simulated_days: Math.round(speedRun.simDays * 100) / 100, wall_seconds: Math.round(speedRun.wallMs / 10) / 100, simulated_days_per_wall_second: Math.round((speedRun.simDays / (speedRun.wallMs / 1000)) * 100) / 100, workers: slots };
+  const speed = { simulated_days: Math.round(speedRun.simDays * 100) / 100, wall_seconds: Math.round(speedRun.wallMs / 10) / 100, simulated_days_per_wall_second: Math.round((speedRun.simDays / (speedRun.wallMs / 1000)) * 100) / 100, workers };
   process.stdout.write(`\nspeed: our daemon replayed ${speed.simulated_days} days in ${speed.wall_seconds} s = ${speed.simulated_days_per_wall_second} simulated days per wall-second (per-second billing, concurrency 1, alone in its process); whole bench ${wallS.toFixed(0)} s\n`);
 
   const day = busyDay[0];
@@ -337,11 +337,10 @@ async function scale(slots: number): Promise<{ text: string; result: Record<stri
     `  ${name}: ${r.jobs} jobs over ${r.days} days, peak ${r.peak_instances} instances: wall ${r.wall_s} s, CPU ${r.cpu_user_s} s user + ${r.cpu_system_s} s system, peak RSS ${r.peak_rss_mb} MB (${r.simulated_days_per_wall_second} simulated days per second)\n`;
   text += line('generated', big) + line('shared', shared);
   const full = genDays === undefined;
-  text += (
+  text +=
     `claims: generated trace ≥ 150,000 jobs with a peak above 100 (${gen.jobs}, ${gen.peakConcurrent}: ${met(gen.jobs >= 150_000 && gen.peakConcurrent > 100)}); ` +
-      (full ? `its replay ≤ 60 s (${met(big.wall_s <= 60)}) in ≤ 300 MB (${met(big.peak_rss_mb <= 300)}); ` : `its replay (partial: run without --quick/--days for the target) ${big.peak_rss_mb} MB (≤ 300 MB: ${met(big.peak_rss_mb <= 300)}); `) +
-      (sharedDays === 200 ? `the 200-day replay ≤ 10 s (${met(shared.wall_s <= 10)})\n` : `the trace's ${sharedDays}-day replay ${shared.wall_s} s (the 200-day target is 10 s)\n`)
-  );
+    (full ? `its replay ≤ 60 s (${met(big.wall_s <= 60)}) in ≤ 300 MB (${met(big.peak_rss_mb <= 300)}); ` : `its replay (partial: run without --quick/--days for the target) ${big.peak_rss_mb} MB (≤ 300 MB: ${met(big.peak_rss_mb <= 300)}); `) +
+    (sharedDays === 200 ? `the 200-day replay ≤ 10 s (${met(shared.wall_s <= 10)})\n` : `the trace's ${sharedDays}-day replay ${shared.wall_s} s (the 200-day target is 10 s)\n`);
   return { text, result: { generated: { path: genPath, copies, jobs: gen.jobs, peak_concurrent: gen.peakConcurrent, replay: big }, shared, wall_seconds: Math.round((performance.now() - t0) / 1000), slots } };
 }
 

@@ -2,7 +2,7 @@ import { instancesByPool, workByPool } from './pools.js';
 import { renewalHorizon, type IdleOdds } from './renewal.js';
 import { sizing } from './sizing.js';
 import { surplusBoots } from './surplus-boots.js';
-import { isWarm, warmPoolHorizon } from './warm-pool.js';
+import { isWarm, notWarm, warmPoolHorizon } from './warm-pool.js';
 import type { PlanSettings, World } from './types.js';
 
 /** The odds that cancel the most boots: no arrivals, so no idle agent is worth keeping. */
@@ -33,7 +33,7 @@ export function planHorizon(world: World, settings: PlanSettings): number {
   let until = world.settling && world.now < world.settling.until ? world.settling.until : Infinity;
   // As plan() sees them: the rules for running instances see no warm one; the warm pool's, all.
   const all = instancesByPool(world.instances, settings.pools);
-  const running = world.instances.some(isWarm) ? world.instances.filter((i) => !isWarm(i)) : world.instances;
+  const running = notWarm(world.instances);
   const work = workByPool(world.queue.stages, settings.pools, running);
   const fleet = instancesByPool(running, settings.pools);
   for (const pool of settings.pools) {

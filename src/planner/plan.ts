@@ -12,7 +12,7 @@ import { sizing } from './sizing.js';
 import { surplusBoots } from './surplus-boots.js';
 import { stopping } from './stopping.js';
 import { unmatchedStages } from './unmatched-stages.js';
-import { isWarm, warmPool } from './warm-pool.js';
+import { isWarm, notWarm, warmPool } from './warm-pool.js';
 import type { Decision, InstanceView, PlannerSettings, PlanSettings, World } from './types.js';
 
 /**
@@ -23,8 +23,7 @@ export function plan(world: World, settings: PlanSettings): Decision[] {
   // The warm pool (parked, parking, priming) is neither capacity for work nor spend: the rules
   // for running instances see only those; the warm-pool rule sees both.
   const all = instancesByPool(world.instances, settings.pools);
-  // The same list when nothing is warm (the usual case), so what is kept per list stays kept.
-  const running = { ...world, instances: world.instances.some(isWarm) ? world.instances.filter((i) => !isWarm(i)) : world.instances };
+  const running = { ...world, instances: notWarm(world.instances) };
   const fleet = instancesByPool(running.instances, settings.pools);
   const decided = world.queue.known
     ? planPools(running, world.queue.stages, settings, fleet)

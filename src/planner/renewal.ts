@@ -1,7 +1,7 @@
 import type { PoolSpec } from '../domain/pool.js';
 import { paidPeriodEnd } from './billing.js';
 import { drain, hold, renew } from './decide.js';
-import type { Need } from './sizing.js';
+import { beyondDemand, type Need } from './sizing.js';
 import { arrivalRate, fallsTo, nextHour, watchedReaches } from './arrivals.js';
 import type { Decision, InstanceView, PlannerSettings, World } from './types.js';
 
@@ -74,7 +74,7 @@ export function renewalDue(i: InstanceView, now: number, planner: RenewalSetting
  */
 export function renewal(now: number, pool: PoolSpec, instances: readonly InstanceView[], need: Need, planner: RenewalSettings, odds: IdleOdds | null = null): Decision[] {
   const out: Decision[] = [];
-  let surplus = need.active - Math.min(need.wanted, pool.max);
+  let surplus = beyondDemand(pool, need);
   const periodic = planner.billing.periodSeconds > 1;
   const order = instances.filter((i) => i.phase === 'idle').sort(periodic ? byPeriodEnd(now, planner) : byIdleSince);
   let notDue = 0;
@@ -129,7 +129,7 @@ export function renewalHorizon(world: Pick<World, 'now' | 'arrivals' | 'bootSeco
     }
     return until;
   }
-  if (need.active - Math.min(need.wanted, pool.max) <= 0) return Infinity;
+  if (beyondDemand(pool, need) <= 0) return Infinity;
   const odds = idleOdds(world, pool.name, planner);
   for (const i of idle) {
     const due = renewalDue(i, now, planner, odds ? { odds, idle: idle.length } : null);

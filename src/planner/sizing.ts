@@ -26,3 +26,6 @@ export function sizing(pool: PoolSpec, work: PoolWork | undefined, instances: re
   const why = `${w.pending} pending, ${w.onOurAgents} on our agents, ${pool.concurrency}/agent: want ${wanted}, have ${active}`;
   return { wanted, active, shortfall: wanted - active, why };
 }
+
+/** Active instances beyond what the pool needs (and beyond its max): what renewal may let go. */
+export const beyondDemand = (pool: Pick<PoolSpec, 'max'>, need: Need): number => need.active - Math.min(need.wanted, pool.max);

@@ -1,7 +1,7 @@
 import type { PoolSpec } from '../domain/pool.js';
 import { drain } from './decide.js';
 import type { IdleOdds } from './renewal.js';
-import type { Need } from './sizing.js';
+import { beyondDemand, type Need } from './sizing.js';
 import type { Decision, InstanceView, PlannerSettings } from './types.js';
 
 /**
@@ -18,7 +18,7 @@ export function surplusBoots(pool: PoolSpec, instances: readonly InstanceView[],
   const boots = instances.filter((i) => i.phase === 'booting' && i.cancellable).sort(byLatestLaunch);
   // Agents worth keeping idle at this hour: while arrivals × boot / idle agents > 1.
   const worthKeeping = Math.max(0, Math.ceil(odds.perSecond * odds.bootSeconds) - 1);
-  const surplus = need.active - Math.min(need.wanted, pool.max) - idle;
+  const surplus = beyondDemand(pool, need) - idle;
   const cancel = Math.min(boots.length, surplus, Math.max(0, idle + boots.length - worthKeeping));
   if (cancel <= 0) return [];
   const odd = `arrivals at this hour × boot = ${(odds.perSecond * odds.bootSeconds).toFixed(2)}`;

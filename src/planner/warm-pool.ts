@@ -20,6 +20,20 @@ import type { Decision, InstanceView, PlannerSettings, World } from './types.js'
 export const WARM_PHASES: ReadonlySet<InstanceView['phase']> = new Set(['priming', 'parking', 'parked']);
 export const isWarm = (i: InstanceView): boolean => WARM_PHASES.has(i.phase);
 
+const notWarmOf = new WeakMap<readonly InstanceView[], readonly InstanceView[]>();
+
+/**
+ * The instances that are not warm: what the rules for running instances see. The same list when
+ * none is warm (the usual case), and one list per instance list otherwise, so what is kept per
+ * list (the work by pool) stays kept.
+ */
+export function notWarm(instances: readonly InstanceView[]): readonly InstanceView[] {
+  if (!instances.some(isWarm)) return instances;
+  let out = notWarmOf.get(instances);
+  if (!out) notWarmOf.set(instances, (out = instances.filter((i) => !isWarm(i))));
+  return out;
+}
+
 /**
  * How long an unused parked instance above target is worth keeping: as long as its disk costs
  * less than priming another would (a cold boot's compute). With the defaults (a 90 s boot at

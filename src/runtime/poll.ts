@@ -140,9 +140,10 @@ export function poll$<T>(fn: (signal: AbortSignal) => Promise<T>, o: PollOptions
       if (skipped.firings > 0) dropped = { polls: (dropped?.polls ?? 0) + skipped.firings, everyMs: skipped.everyMs, lastAt: skipped.lastAt };
     };
     const cycleNow = (): void => {
-      if (sub.closed || cycle) return;
-      // A cycle kicked between the interval's firings answers for the firings dropped before it.
+      // Dropped firings are collected whoever starts the cycle: a cycle kicked between the
+      // interval's firings answers for those dropped before it; with one in flight, the next does.
       if (action) collect(action);
+      if (sub.closed || cycle) return;
       cycle = { startedAt: o.clock.now(), attempts: 0, failures: 0, repeated: dropped };
       dropped = undefined;
       start();
@@ -154,7 +155,6 @@ export function poll$<T>(fn: (signal: AbortSignal) => Promise<T>, o: PollOptions
     let action: SchedulerAction<unknown> | null = null;
     const interval = s.schedule(function () {
       action = this;
-      collect(this);
       cycleNow();
       periodFrom(this, period, news);
       if (!sub.closed) this.schedule(undefined, period());

@@ -78,11 +78,10 @@ export class VirtualClock implements Clock {
         this.pop();
         continue;
       }
-      // Asked only when a skip could drop two firings or more: the answer can cost a plan, and
-      // where the world changes every few seconds (a big fleet) there is little to skip.
-      if (quietUntil && this.heap[0]!.periodic && !this.worthAsking()) quietSince = null;
-      else if (quietUntil && this.heap[0]!.periodic) {
-        const bound = quietUntil();
+      if (quietUntil && this.heap[0]!.periodic) {
+        // Asked only when a skip could drop two firings or more: the answer can cost a plan, and
+        // where the world changes every few seconds (a big fleet) there is little to skip.
+        const bound = this.worthAsking() ? quietUntil() : -Infinity;
         if (bound === -Infinity) quietSince = null;
         else this.skipQuiet((quietBound = Math.min(until, bound)), (quietSince ??= this.t));
       }
