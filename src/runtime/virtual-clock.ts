@@ -38,7 +38,13 @@ export interface Periodic {
 export class VirtualClock implements Clock {
   private t: number;
   private seq = 0;
-  private heap: Timer[] = [];
+  /**
+   * Timers in two heaps, fired as one (in (time, creation) order): the few periodic ones (polls,
+   * ticks), which a skip moves, and the many others (the world's, deadlines). A skip reads and
+   * re-orders only the first.
+   */
+  private readonly plain = new TimerHeap();
+  private readonly periodic = new TimerHeap();
   constructor(start: number) {
     this.t = start;
   }
@@ -47,14 +53,14 @@ export class VirtualClock implements Clock {
   }
   setTimeout(fn: () => void, ms: number, periodic?: Periodic): unknown {
     const timer: Timer = { at: this.t + Math.max(0, ms), armedAt: this.t, seq: this.seq++, fn, cancelled: false, ...(periodic ? { periodic } : {}) };
-    this.push(timer);
+    (periodic ? this.periodic : this.plain).push(timer);
     return timer;
   }
   clearTimeout(handle: unknown): void {
     if (handle && typeof handle === 'object' && 'cancelled' in handle) (handle as Timer).cancelled = true;
   }
   get pending(): number {
-    return this.heap.length;
+    return this.plain.size + this.periodic.size;
   }
   /**
    * Fire timers up to `until` (inclusive), stopping early when `stop()` says so.
@@ -71,26 +77,26 @@ export class VirtualClock implements Clock {
     // time alone (a deadline, a renewal falling due), so the quiet is over even if nothing fires
     // that says so.
     let quietBound = Infinity;
-    while (this.heap.length > 0 && !stop()) {
+    for (let top = this.top(); top !== undefined && !stop(); top = this.top()) {
       // A cancelled timer (a poll's timeout after the poll answered, a rescheduled interval)
       // fires nothing: drop it without making its time an instant of its own.
-      if (this.heap[0]!.cancelled) {
+      if (top.cancelled) {
         this.pop();
         continue;
       }
-      if (quietUntil && this.heap[0]!.periodic) {
+      if (quietUntil && top.periodic) {
         // Asked only when a skip could drop two firings or more: the answer can cost a plan, and
         // where the world changes every few seconds (a big fleet) there is little to skip.
         const bound = this.worthAsking() ? quietUntil() : -Infinity;
         if (bound === -Infinity) quietSince = null;
         else this.skipQuiet((quietBound = Math.min(until, bound)), (quietSince ??= this.t));
       }
-      const next = this.heap[0]!;
+      const next = this.top()!;
       if (next.at > until) break;
       this.t = Math.max(this.t, next.at);
       if (this.t >= quietBound) [quietSince, quietBound] = [null, Infinity];
       // Fire everything due at this instant, then let promise chains settle once.
-      while (this.heap.length > 0 && this.heap[0]!.at <= this.t) {
+      for (let due = this.top(); due !== undefined && due.at <= this.t; due = this.top()) {
         const timer = this.pop()!;
         if (timer.cancelled) continue;
         // Something may change at a plain timer (the world's, a deadline's), or a poll with news
@@ -106,12 +112,11 @@ export class VirtualClock implements Clock {
 
   /** Whether the periodic firings due before the next plain timer (the world's next change) are two or more. */
   private worthAsking(): boolean {
-    let nextPlain = Infinity;
-    for (const x of this.heap) if (!x.cancelled && !x.periodic && x.at < nextPlain) nextPlain = x.at;
+    const nextPlain = this.nextPlain();
     let firings = 0;
-    for (const x of this.heap) {
-      const p = x.periodic;
-      if (x.cancelled || !p || x.at >= nextPlain) continue;
+    for (const x of this.periodic.timers) {
+      const p = x.periodic!;
+      if (x.cancelled || x.at >= nextPlain) continue;
       firings += p.periodMs > 0 && Number.isFinite(nextPlain) ? Math.floor((nextPlain - x.at) / p.periodMs) + 1 : 2;
       if (firings >= 2) return true;
     }
@@ -131,10 +136,11 @@ export class VirtualClock implements Clock {
    */
   private skipQuiet(bound: number, quietSince: number): void {
     const played: Timer[] = [];
-    for (const x of this.heap) {
+    bound = Math.min(bound, this.nextPlain());
+    for (const x of this.periodic.timers) {
       if (x.cancelled) continue;
-      const p = x.periodic;
-      if (!p || (x.armedAt <= quietSince && p.periodNow?.() !== p.periodMs)) bound = Math.min(bound, x.at);
+      const p = x.periodic!;
+      if (x.armedAt <= quietSince && p.periodNow?.() !== p.periodMs) bound = Math.min(bound, x.at);
       else if (p.periodMs > 0 && Number.isFinite(p.periodMs)) played.push(x);
       else return;
     }
@@ -158,11 +164,45 @@ export class VirtualClock implements Clock {
     }
     if (missed.size === 0) return;
     for (const [x, n] of missed) x.periodic!.onSkip?.(n, x.armedAt);
-    this.heap = this.heap.filter((x) => !x.cancelled).sort((a, b) => (less(a, b) ? -1 : 1));
+    this.periodic.rebuild();
   }
 
-  private push(x: Timer): void {
-    const h = this.heap;
+  /** When the next plain timer fires (cancelled ones dropped: they fire nothing). */
+  private nextPlain(): number {
+    while (this.plain.peek()?.cancelled) this.plain.pop();
+    return this.plain.peek()?.at ?? Infinity;
+  }
+
+  /** The timer that fires next, of both heaps. */
+  private top(): Timer | undefined {
+    const a = this.plain.peek();
+    const b = this.periodic.peek();
+    return a === undefined ? b : b === undefined || less(a, b) ? a : b;
+  }
+
+  private pop(): Timer | undefined {
+    const a = this.plain.peek();
+    const b = this.periodic.peek();
+    return a !== undefined && (b === undefined || less(a, b)) ? this.plain.pop() : this.periodic.pop();
+  }
+}
+
+/** A binary min-heap of timers in (time, creation) order. */
+class TimerHeap {
+  timers: Timer[] = [];
+  get size(): number {
+    return this.timers.length;
+  }
+  peek(): Timer | undefined {
+    return this.timers[0];
+  }
+  /** Re-ordered after the timers' times changed in place (cancelled ones dropped). */
+  rebuild(): void {
+    this.timers = this.timers.filter((x) => !x.cancelled).sort((a, b) => (less(a, b) ? -1 : 1));
+  }
+
+  push(x: Timer): void {
+    const h = this.timers;
     h.push(x);
     let i = h.length - 1;
     while (i > 0) {
@@ -172,8 +212,8 @@ export class VirtualClock implements Clock {
       i = p;
     }
   }
-  private pop(): Timer | undefined {
-    const h = this.heap;
+  pop(): Timer | undefined {
+    const h = this.timers;
     const top = h[0];
     const last = h.pop();
     if (h.length > 0 && last) {

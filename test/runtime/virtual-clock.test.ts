@@ -160,3 +160,28 @@ describe('VirtualClock: a quiet that ends with the time alone', () => {
     for (const name of ['queue', 'tick']) expect(skipped.missed[name] ?? 0, name).toBe(count(all.fired, name) - count(skipped.fired, name));
   });
 });
+
+describe('VirtualClock: periodic and plain timers fire as one order', () => {
+  // They are kept apart (a skip moves only the periodic ones), and must still fire in (time,
+  // creation) order, cancelled ones of either kind firing nothing.
+  it('same instant: in the order they were made, whichever kind', async () => {
+    const clock = new VirtualClock(0);
+    const fired: string[] = [];
+    const plain = (name: string, ms: number) => clock.setTimeout(() => fired.push(`${clock.now()} ${name}`), ms);
+    const periodic = (name: string, ms: number) => clock.setTimeout(() => fired.push(`${clock.now()} ${name}`), ms, { periodMs: ms });
+    periodic('p1', 10);
+    plain('a1', 10);
+    periodic('p2', 10);
+    plain('a2', 10);
+    const gone = plain('cancelled', 5);
+    const gone2 = periodic('cancelled periodic', 5);
+    plain('a3', 7);
+    periodic('p3', 3);
+    clock.clearTimeout(gone);
+    clock.clearTimeout(gone2);
+    expect(clock.pending).toBe(8);
+    await clock.runUntil(100);
+    expect(fired).toEqual(['3 p3', '7 a3', '10 p1', '10 a1', '10 p2', '10 a2']);
+    expect(clock.pending).toBe(0);
+  });
+});
