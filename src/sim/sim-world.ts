@@ -92,7 +92,7 @@ interface SimInstance {
   runningSince: number | null;
   /** Counted in `live`: pending or running, not on its way to parked or ended. */
   up: boolean;
-  parkedAt?: number;
+  parkedAt: number | undefined;
   priming: boolean;
   /** Its disk and the disk's price, from the pool's warm-pool settings; the disk exists since `storageSince`. */
   storageGb: number;
@@ -104,11 +104,53 @@ interface SimInstance {
   /** Server-side no-schedule (Woodpecker/GoCD style). */
   noSchedule: boolean;
   jobs: Set<SimJob>;
-  interruptionAt?: number;
+  interruptionAt: number | undefined;
   price: number;
   timers: unknown[];
   /** What the last describe showed of it: shown again, the same object, while nothing changed. */
   observed?: ObservedInstance;
+}
+
+/** A describe's changes: counted by the fields it shows (see ShownFields), and by instances leaving the list. */
+interface ShownChanges {
+  n: number;
+}
+
+/**
+ * The fields a describe shows, behind setters that count each change: while none changed, the
+ * next describe answers the last list without reading every instance (quiet polls ask whether
+ * it would, for hundreds of instances, every few simulated seconds).
+ */
+class ShownFields {
+  #state: ObservedInstance['state'] = 'pending';
+  #launchedAt = 0;
+  #registered = false;
+  #priming = false;
+  #agent: ObservedInstance['agent'] = 'none';
+  #draining = false;
+  #parkedAt: number | undefined = undefined;
+  #interruptionAt: number | undefined = undefined;
+  constructor(private readonly changes: ShownChanges) {}
+  private set<T>(was: T, now: T): T {
+    if (was !== now) this.changes.n++;
+    return now;
+  }
+  get state() { return this.#state; }
+  set state(v) { this.#state = this.set(this.#state, v); }
+  get launchedAt() { return this.#launchedAt; }
+  set launchedAt(v) { this.#launchedAt = this.set(this.#launchedAt, v); }
+  get registered() { return this.#registered; }
+  set registered(v) { this.#registered = this.set(this.#registered, v); }
+  get priming() { return this.#priming; }
+  set priming(v) { this.#priming = this.set(this.#priming, v); }
+  get agent() { return this.#agent; }
+  set agent(v) { this.#agent = this.set(this.#agent, v); }
+  get draining() { return this.#draining; }
+  set draining(v) { this.#draining = this.set(this.#draining, v); }
+  get parkedAt() { return this.#parkedAt; }
+  set parkedAt(v) { this.#parkedAt = this.set(this.#parkedAt, v); }
+  get interruptionAt() { return this.#interruptionAt; }
+  set interruptionAt(v) { this.#interruptionAt = this.set(this.#interruptionAt, v); }
 }
 
 export interface SimStats {
@@ -149,6 +191,9 @@ export class SimWorld {
   private readonly rand: () => number;
   private readonly o: Required<Omit<SimWorldOptions, 'faults' | 'pricePerHour' | 'seed'>> & { faults: SimFaults; pricePerHour?: number };
   private readonly instances = new Map<string, SimInstance>();
+  private readonly shownChanges: ShownChanges = { n: 0 };
+  /** The count of changes the last describe's list saw. */
+  private describedAt = -1;
   private readonly pending: SimJob[] = [];
   private readonly running = new Set<SimJob>();
   private readonly poolByDemand = new Map<string, PoolConfig>();
@@ -479,7 +524,7 @@ export class SimWorld {
     }
     const now = this.clock.now();
     const id = `i-sim${(this.nextId++).toString(16).padStart(12, '0')}`;
-    const i: SimInstance = {
+    const init: SimInstance = {
       id,
       key: req.key,
       pool,
@@ -500,8 +545,13 @@ export class SimWorld {
       jobs: new Set(),
       price: this.o.pricePerHour ?? pool.pricePerHour,
       timers: [],
+      parkedAt: undefined,
+      interruptionAt: undefined,
     };
+    // The shown fields are set through their setters: from now on each change is counted.
+    const i: SimInstance = Object.assign(new ShownFields(this.shownChanges), init);
     this.instances.set(id, i);
+    this.shownChanges.n++;
     this.stats.launches++;
     this.live++;
     this.stats.peakInstances = Math.max(this.stats.peakInstances, this.live);
@@ -599,7 +649,7 @@ export class SimWorld {
     const now = this.clock.now();
     i.state = 'pending';
     i.registered = false;
-    delete i.parkedAt;
+    i.parkedAt = undefined;
     i.launchedAt = now;
     i.up = true;
     this.live++;
@@ -660,7 +710,10 @@ export class SimWorld {
     this.clock.setTimeout(() => {
       i.state = 'terminated';
       // AWS keeps terminated instances visible for about an hour.
-      this.clock.setTimeout(() => this.instances.delete(i.id), 3_600_000);
+      this.clock.setTimeout(() => {
+        this.instances.delete(i.id);
+        this.shownChanges.n++;
+      }, 3_600_000);
     }, this.o.terminateSeconds * 1000);
     this.assign();
   }
@@ -718,6 +771,8 @@ export class SimWorld {
   private described: ObservedInstance[] = [];
 
   private describeNow(): FleetSnapshot {
+    if (this.describedAt === this.shownChanges.n) return { at: this.clock.now(), instances: this.described };
+    this.describedAt = this.shownChanges.n;
     const instances: ObservedInstance[] = [];
     let same = this.described.length === this.instances.size;
     for (const i of this.instances.values()) {

@@ -403,3 +403,51 @@ describe('simulated cloud settings', () => {
     expect(() => parseConfig({ simulatedCloud: { stopSeconds: [60, 20] } })).toThrow('config: simulatedCloud.stopSeconds: the first bound is above the second');
   });
 });
+
+describe('what a describe answers', () => {
+  // Quiet polls ask whether the next describe would answer anything new: the world answers the
+  // same list object while nothing it shows changed, and a new one at every change it shows.
+  it('the same list while nothing shown changed; a new list, right, at each change (boot, agent, park, start, terminate, gone)', async () => {
+    const { clock, cloud } = world(exact);
+    const list = async () => (await cloud.describe()).instances;
+    const { instanceId: a } = await launch(cloud);
+    const { instanceId: b } = await launch(cloud);
+    const lists = [await list()];
+    const expectNew = async (what: Partial<ObservedInstance>, id = a) => {
+      const next = await list();
+      expect(next, 'a new list').not.toBe(lists.at(-1));
+      expect(next.find((x) => x.instanceId === id)).toMatchObject(what);
+      expect(await list(), 'then the same list again').toBe(next);
+      lists.push(next);
+    };
+    expect(await list()).toBe(lists[0]);
+    await at(clock, 24);
+    expect(await list(), 'nothing changed yet').toBe(lists[0]);
+    await at(clock, 25);
+    await expectNew({ state: 'running', registered: false });
+    await at(clock, 85);
+    await expectNew({ registered: true });
+    await cloud.startAgent(a, a, 'default');
+    await at(clock, 90);
+    await expectNew({ agent: 'running' });
+    await cloud.park!(a);
+    await expectNew({ state: 'stopping', agent: 'none', parkedAt: T0 + 90 * S });
+    await at(clock, 130);
+    await expectNew({ state: 'stopped' });
+    await cloud.unpark!(a);
+    const started = await list();
+    expect(started.find((x) => x.instanceId === a)).toMatchObject({ state: 'pending' });
+    expect(started.find((x) => x.instanceId === a)!.parkedAt).toBeUndefined();
+    lists.push(started);
+    await cloud.terminate(b);
+    await expectNew({ state: 'shutting-down' }, b);
+    await at(clock, 3000);
+    expect((await list()).find((x) => x.instanceId === b)).toMatchObject({ state: 'terminated' });
+    lists.push(await list());
+    // AWS keeps a terminated instance listed for about an hour.
+    await at(clock, 3000 + 3600);
+    const gone = await list();
+    expect(gone).not.toBe(lists.at(-1));
+    expect(gone.map((x) => x.instanceId)).toEqual([a]);
+  });
+});
