@@ -42,8 +42,7 @@ const groupingOf = new WeakMap<readonly Stage[], { pools: readonly PoolSpec[]; a
 
 /** The work of the stages on our agents: the ids of the instances we run. */
 export function workByPool(stages: readonly Stage[], pools: readonly PoolSpec[], instances: readonly InstanceView[]): PoolGrouping {
-  let ourAgents = agentsOf.get(instances);
-  if (!ourAgents) agentsOf.set(instances, (ourAgents = new Set(instances.flatMap((i) => (i.instanceId ? [i.instanceId] : [])))));
+  const ourAgents = agentIds(instances);
   const kept = groupingOf.get(stages);
   if (kept && kept.pools === pools && kept.agents === ourAgents) return kept.grouping;
   const grouping = groupByPool(stages, pools, ourAgents);
@@ -51,9 +50,32 @@ export function workByPool(stages: readonly Stage[], pools: readonly PoolSpec[],
   return grouping;
 }
 
-/** Instances by pool: every configured pool (maybe empty), then pools no longer configured. */
+/** The last set of ids made: an instance list whose instances changed state but none came or went gets it again. */
+let lastAgents: ReadonlySet<string> = new Set();
+
+/**
+ * The ids of the instances, once per list; the same set object as the last list's when the ids
+ * are the same (most new lists are one instance's new state), so the grouping above is kept.
+ */
+function agentIds(instances: readonly InstanceView[]): ReadonlySet<string> {
+  let ids = agentsOf.get(instances);
+  if (!ids) {
+    const made = new Set<string>();
+    for (const i of instances) if (i.instanceId) made.add(i.instanceId);
+    ids = made.size === lastAgents.size && [...made].every((id) => lastAgents.has(id)) ? lastAgents : made;
+    agentsOf.set(instances, (lastAgents = ids));
+  }
+  return ids;
+}
+
+const byPoolOf = new WeakMap<readonly InstanceView[], { pools: readonly PoolSpec[]; byPool: ReadonlyMap<string, readonly InstanceView[]> }>();
+
+/** Instances by pool: every configured pool (maybe empty), then pools no longer configured. Once per list (a round and its horizon ask alike). */
 export function instancesByPool(instances: readonly InstanceView[], pools: readonly PoolSpec[]): ReadonlyMap<string, readonly InstanceView[]> {
+  const kept = byPoolOf.get(instances);
+  if (kept && kept.pools === pools) return kept.byPool;
   const byPool = new Map<string, InstanceView[]>(pools.map((p) => [p.name, []]));
   for (const i of instances) (byPool.get(i.pool) ?? byPool.set(i.pool, []).get(i.pool)!).push(i);
+  byPoolOf.set(instances, { pools, byPool });
   return byPool;
 }

@@ -5,6 +5,7 @@ import type { Stage } from '../../src/ports/queue-source.js';
 import { inst, pending, pool, runningOn, T0 } from './fixtures.js';
 
 const ours = [inst(1, 'busy'), inst(2, 'requested')];
+const POOLS = [pool()];
 const acceptedBy = (agent: string): Stage => ({ id: `a-${agent}`, status: 'pending', demand: DEFAULT_DEMAND, agent, createdAt: T0 });
 
 describe('pools: the work each pool must serve', () => {
@@ -16,6 +17,21 @@ describe('pools: the work each pool must serve', () => {
     ['running on an agent we cannot name: already served', [runningOn(undefined)], { pending: 0, onOurAgents: 0 }],
   ])('%s', (_what, stages, expected) => {
     expect(workByPool(stages, [pool()], ours).byPool.get('default')).toEqual(expected);
+  });
+
+  // A new instance list comes with every instance's report; the grouping of a long queue is
+  // kept while the instances' ids are the same, and made again when one comes or goes.
+  it('keeps the grouping for a new list with the same ids; groups again when an id comes or goes', () => {
+    const stages = [...pending(3), runningOn('i-1'), runningOn('i-3')];
+    const same = workByPool(stages, POOLS, [inst(1, 'busy'), inst(2, 'booting')]);
+    expect(workByPool(stages, POOLS, [inst(2, 'idle'), inst(1, 'busy')])).toBe(same);
+    expect(same.byPool.get('default')).toEqual({ pending: 3, onOurAgents: 1 });
+    const more = workByPool(stages, POOLS, [inst(1, 'busy'), inst(2, 'idle'), inst(3, 'busy')]);
+    expect(more).not.toBe(same);
+    expect(more.byPool.get('default')).toEqual({ pending: 3, onOurAgents: 2 });
+    const fewer = workByPool(stages, POOLS, [inst(2, 'idle'), inst(3, 'busy')]);
+    expect(fewer.byPool.get('default')).toEqual({ pending: 3, onOurAgents: 1 });
+    expect(workByPool(stages, POOLS, [inst(1, 'busy'), inst(2, 'idle')]).byPool.get('default')).toEqual({ pending: 3, onOurAgents: 1 });
   });
 
   it('groups instances by configured pool, in order, keeping pools no longer configured', () => {
