@@ -28,6 +28,9 @@ const usable = (obs: ObservedInstance) => obs.registered && obs.state === 'runni
 const isParked = (obs: ObservedInstance) => obs.state === 'stopped' && obs.parkedAt !== undefined;
 
 const GONE_STATES = new Set<ObservedInstance['state']>(['shutting-down', 'terminated']);
+
+/** Shutting down or terminated: nothing to adopt. */
+export const isEnding = (obs: ObservedInstance) => GONE_STATES.has(obs.state);
 const STOPPED_STATES = new Set<ObservedInstance['state']>(['stopping', 'stopped']);
 
 const isDrainWaiting = (v: InstanceView) => hasTag(v, 'drain-waiting');
@@ -154,15 +157,25 @@ export function busyAgents(stages: readonly Stage[]): ReadonlySet<string> {
   return busy;
 }
 
-const indexOf = new WeakMap<readonly ObservedInstance[], ReadonlyMap<string, ObservedInstance>>();
+/** A describe's list indexed by instance id, and the instances in it that are not ending (the only ones a describe can adopt). */
+export interface FleetIndex {
+  readonly byId: ReadonlyMap<string, ObservedInstance>;
+  readonly live: readonly ObservedInstance[];
+}
 
-/** Index a fleet snapshot by instance id (once per list: the simulator answers the same list while nothing changed). */
-export function indexFleet(s: FleetSnapshot): ReadonlyMap<string, ObservedInstance> {
-  let byId = indexOf.get(s.instances);
-  if (!byId) {
-    const map = new Map<string, ObservedInstance>();
-    for (const o of s.instances) map.set(o.instanceId, o);
-    indexOf.set(s.instances, (byId = map));
+const indexOf = new WeakMap<readonly ObservedInstance[], FleetIndex>();
+
+/** Index a fleet snapshot (once per list: the simulator answers the same list while nothing changed). */
+export function indexFleet(s: FleetSnapshot): FleetIndex {
+  let index = indexOf.get(s.instances);
+  if (!index) {
+    const byId = new Map<string, ObservedInstance>();
+    const live: ObservedInstance[] = [];
+    for (const o of s.instances) {
+      byId.set(o.instanceId, o);
+      if (!isEnding(o)) live.push(o);
+    }
+    indexOf.set(s.instances, (index = { byId, live }));
   }
-  return byId;
+  return index;
 }

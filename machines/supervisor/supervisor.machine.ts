@@ -11,7 +11,7 @@ import type { CloudView, Decision, InstanceView as PlannedInstance, LaunchFailur
 import type { InstanceEvent, InstanceInput, InstanceTimeouts } from '../instance/events.js';
 import { instanceMachine, viewOf } from '../instance/instance.machine.js';
 import { hasTag, type InstanceReport, type InstanceView, type ViewPhase } from '../instance/view.js';
-import { adoptFactsOf, blindQueueEvents, busyAgents, factsOfAdopted, fleetEvents, indexFleet, NO_FACTS, noticeEvents, queueEvents, type Facts } from './observe.js';
+import { adoptFactsOf, blindQueueEvents, busyAgents, factsOfAdopted, fleetEvents, indexFleet, isEnding, NO_FACTS, noticeEvents, queueEvents, type Facts } from './observe.js';
 
 /**
  * The fleet's supervisor: adopts what the cloud shows on start, then on every observation
@@ -150,6 +150,13 @@ const quietQueues = new WeakMap<readonly Stage[], { fleet: Record<string, Instan
 /** The same for a describe's list that told no instance anything, adopted nothing and did not depend on the time. */
 const quietFleets = new WeakMap<readonly ObservedInstance[], { fleet: Record<string, InstanceView>; facts: Record<string, Facts> }>();
 
+/**
+ * Per view: an observation of its instance that told it nothing, with the facts it was checked
+ * against (a listed, live instance: the outcome depends on nothing else, not on the time). The
+ * same again tells it nothing again: a describe lists every instance, and most have not changed.
+ */
+const quietObserved = new WeakMap<InstanceView, { obs: ObservedInstance; facts: Facts }>();
+
 type Live = InstanceView & { phase: PlannedInstance['phase'] };
 const liveOf = new WeakMap<Record<string, InstanceView>, readonly Live[]>();
 
@@ -164,8 +171,8 @@ function liveInstances(fleet: Record<string, InstanceView>): readonly Live[] {
 }
 
 interface Owned {
-  /** The live instances with an id: their key, view and instance id. */
-  readonly listed: readonly (readonly [string, Live, string])[];
+  /** The live instances with an id: their key and instance id (the view is the fleet's). */
+  readonly listed: readonly (readonly [string, string])[];
   readonly ids: ReadonlySet<string>;
   /** Keys of launches still in flight: each owns whatever carries its key. */
   readonly launching: ReadonlySet<string>;
@@ -176,14 +183,14 @@ const ownedOf = new WeakMap<Record<string, InstanceView>, Owned>();
 function owned(fleet: Record<string, InstanceView>): Owned {
   let o = ownedOf.get(fleet);
   if (!o) {
-    const listed: [string, Live, string][] = [];
+    const listed: [string, string][] = [];
     const ids = new Set<string>();
     const launching = new Set<string>();
     for (const key in fleet) {
       const view = fleet[key]!;
       if (!isLive(view)) continue;
       if (view.instanceId) {
-        listed.push([key, view, view.instanceId]);
+        listed.push([key, view.instanceId]);
         ids.add(view.instanceId);
       } else launching.add(key);
     }
@@ -199,6 +206,20 @@ function changingKeys(fleet: Record<string, InstanceView>): readonly string[] {
   let keys = changingOf.get(fleet);
   if (!keys) changingOf.set(fleet, (keys = Object.keys(fleet).filter((k) => isLive(fleet[k]!) && hasTag(fleet[k]!, 'changing'))));
   return keys;
+}
+
+/**
+ * What is derived from a fleet object and does not depend on the view that changed (what the
+ * fleet owns, which instances have a deadline) carries over to the fleet with the new view: an
+ * instance's report changes one view, and scanning the whole fleet again after each costs more
+ * than the report.
+ */
+function keepDerived(from: Record<string, InstanceView>, to: Record<string, InstanceView>, was: InstanceView, now: InstanceView): void {
+  if (isLive(was) !== isLive(now)) return;
+  const o = ownedOf.get(from);
+  if (o && was.instanceId === now.instanceId) ownedOf.set(to, o);
+  const c = changingOf.get(from);
+  if (c && (!isLive(now) || hasTag(was, 'changing') === hasTag(now, 'changing'))) changingOf.set(to, c);
 }
 
 /** A lost launch a describe now shows is an instance like any other: it stops counting as unknown, and its pool may launch again once none is left. */
@@ -231,6 +252,13 @@ function settledLaunches(unknown: Record<string, LaunchUnknown>, describedAt: nu
 
 const isLive = (v: InstanceView): v is Live => v.phase !== 'terminated';
 
+/** `record` without `key`, copied (a rest pattern with a computed key is several times slower on a record this size). */
+function without<T>(record: Record<string, T>, key: string): Record<string, T> {
+  const out: Record<string, T> = {};
+  for (const k in record) if (k !== key) out[k] = record[k]!;
+  return out;
+}
+
 /** Whether a context update has anything in it: each assign copies the context and the snapshot. */
 const changes = (update: Partial<SupervisorContext>): boolean => Object.keys(update).length > 0;
 
@@ -245,7 +273,8 @@ function eachInstance(
 ): { sends: [string, InstanceEvent][] | null; facts: Record<string, Facts> | null } {
   let sends: [string, InstanceEvent][] | null = null;
   let facts: Record<string, Facts> | null = null;
-  for (const [key, view, id] of owned(context.fleet).listed) {
+  for (const [key, id] of owned(context.fleet).listed) {
+    const view = context.fleet[key] as Live;
     const prev = context.facts[key] ?? NO_FACTS;
     const r = f(view, prev, id);
     if (r.facts !== prev) (facts ??= { ...context.facts })[key] = r.facts;
@@ -408,7 +437,9 @@ export const supervisorMachine = setup({
       const prev = context.fleet[v.key];
       if (!prev) return; // already released
       // A cold boot's length, launch to agent running (a start from parked is not one).
-      const update: Partial<SupervisorContext> = { fleet: { ...context.fleet, [v.key]: v } };
+      const fleet = { ...context.fleet, [v.key]: v };
+      keepDerived(context.fleet, fleet, prev, v);
+      const update: Partial<SupervisorContext> = { fleet };
       if ((prev.phase === 'requested' || prev.phase === 'booting') && !prev.warmStart && (v.phase === 'idle' || v.phase === 'busy') && v.launchedAt !== null) {
         const sample = v.since - v.launchedAt;
         update.bootMs = context.bootMs === null ? sample : 0.8 * context.bootMs + 0.2 * sample;
@@ -455,7 +486,7 @@ export const supervisorMachine = setup({
         return;
       }
       const at = event.snapshot.at;
-      const byId = indexFleet(event.snapshot);
+      const { byId, live } = indexFleet(event.snapshot);
       // An instance not listed hears it is gone once it was launched long enough ago: the
       // outcome then depends on the time, and is not kept.
       let timely = false;
@@ -466,19 +497,35 @@ export const supervisorMachine = setup({
       // A launch still in flight owns whatever carries its key: its answer says which twin.
       const mine = owned(context.fleet);
       let adoptedIds: Set<string> | null = null;
-      for (const [key, view, id] of mine.listed) {
+      // Listed instances not ending that are ours: when they are all the list has, it adopts nothing.
+      let ours = 0;
+      for (const [key, id] of mine.listed) {
+        const view = context.fleet[key] as Live;
         const prev = context.facts[key];
         const obs = byId.get(id);
         timely ||= obs === undefined;
+        if (obs === undefined || isEnding(obs)) {
+          const r = fleetEvents(view, prev ?? NO_FACTS, obs, at, context.input.goneGraceMs);
+          if (r.facts !== prev) (facts ??= { ...context.facts })[key] = r.facts;
+          for (const e of r.events) enqueue.sendTo(key, e);
+          told ||= r.events.length > 0;
+          continue;
+        }
+        ours++;
+        const heard = quietObserved.get(view);
+        if (heard !== undefined && heard.obs === obs && heard.facts === prev) continue;
         const r = fleetEvents(view, prev ?? NO_FACTS, obs, at, context.input.goneGraceMs);
         if (r.facts !== prev) (facts ??= { ...context.facts })[key] = r.facts;
         for (const e of r.events) enqueue.sendTo(key, e);
         told ||= r.events.length > 0;
+        if (r.events.length === 0 && r.facts === prev && prev !== undefined) quietObserved.set(view, { obs, facts: prev });
       }
       const queue = context.queue;
       let adopted = 0;
       const adoptedKeys: string[] = [];
-      for (const obs of event.snapshot.instances) {
+      // (An instance id names one actor, so each counted one is a different instance of the list.)
+      const adoptable = ours < live.length || mine.ids.size !== mine.listed.length ? live : [];
+      for (const obs of adoptable) {
         if (mine.ids.has(obs.instanceId) || mine.launching.has(obs.key) || adoptedIds?.has(obs.instanceId)) continue;
         const busy = queue.known && busyAgents(queue.stages).has(obs.instanceId);
         const adopt = adoptFactsOf(obs, busy);
@@ -603,8 +650,8 @@ export const supervisorMachine = setup({
       const key = event.actorId;
       const v = context.fleet[key];
       if (!v) return;
-      const { [key]: _gone, ...fleet } = context.fleet;
-      const { [key]: _told, ...facts } = context.facts;
+      const fleet = without(context.fleet, key);
+      const facts = without(context.facts, key);
       enqueue.emit({ type: 'released', key, pool: v.pool, instanceId: v.instanceId, reason: v.reason, forced: v.forced });
       enqueue.stopChild(key);
       enqueue.assign({ fleet, facts, stats: { ...context.stats, released: context.stats.released + 1, forced: context.stats.forced + (v.forced ? 1 : 0) } });
