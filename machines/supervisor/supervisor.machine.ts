@@ -504,21 +504,18 @@ export const supervisorMachine = setup({
         const prev = context.facts[key];
         const obs = byId.get(id);
         timely ||= obs === undefined;
-        if (obs === undefined || isEnding(obs)) {
-          const r = fleetEvents(view, prev ?? NO_FACTS, obs, at, context.input.goneGraceMs);
-          if (r.facts !== prev) (facts ??= { ...context.facts })[key] = r.facts;
-          for (const e of r.events) enqueue.sendTo(key, e);
-          told ||= r.events.length > 0;
-          continue;
+        // Listed and not ending: the outcome depends on the view, the facts and the observation only.
+        const listedLive = obs !== undefined && !isEnding(obs);
+        if (listedLive) {
+          ours++;
+          const heard = quietObserved.get(view);
+          if (heard !== undefined && heard.obs === obs && heard.facts === prev) continue;
         }
-        ours++;
-        const heard = quietObserved.get(view);
-        if (heard !== undefined && heard.obs === obs && heard.facts === prev) continue;
         const r = fleetEvents(view, prev ?? NO_FACTS, obs, at, context.input.goneGraceMs);
         if (r.facts !== prev) (facts ??= { ...context.facts })[key] = r.facts;
         for (const e of r.events) enqueue.sendTo(key, e);
         told ||= r.events.length > 0;
-        if (r.events.length === 0 && r.facts === prev && prev !== undefined) quietObserved.set(view, { obs, facts: prev });
+        if (listedLive && r.events.length === 0 && r.facts === prev && prev !== undefined) quietObserved.set(view, { obs, facts: prev });
       }
       const queue = context.queue;
       let adopted = 0;

@@ -62,10 +62,16 @@ function agentIds(instances: readonly InstanceView[]): ReadonlySet<string> {
   if (!ids) {
     const made = new Set<string>();
     for (const i of instances) if (i.instanceId) made.add(i.instanceId);
-    ids = made.size === lastAgents.size && [...made].every((id) => lastAgents.has(id)) ? lastAgents : made;
+    ids = sameIds(made, lastAgents) ? lastAgents : made;
     agentsOf.set(instances, (lastAgents = ids));
   }
   return ids;
+}
+
+function sameIds(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const id of a) if (!b.has(id)) return false;
+  return true;
 }
 
 const byPoolOf = new WeakMap<readonly InstanceView[], { pools: readonly PoolSpec[]; byPool: ReadonlyMap<string, readonly InstanceView[]> }>();

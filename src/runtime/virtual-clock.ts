@@ -181,9 +181,8 @@ export class VirtualClock implements Clock {
   }
 
   private pop(): Timer | undefined {
-    const a = this.plain.peek();
-    const b = this.periodic.peek();
-    return a !== undefined && (b === undefined || less(a, b)) ? this.plain.pop() : this.periodic.pop();
+    const next = this.top();
+    return next !== undefined && next === this.plain.peek() ? this.plain.pop() : this.periodic.pop();
   }
 }
 
